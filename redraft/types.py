@@ -1,0 +1,125 @@
+"""The shared types: a parallel pair, a dialogue turn, a dialogue, and how they travel through datatrove.
+
+Inside a datatrove pipeline every item is a `datatrove.data.Document`: `text` holds the source sentence, `id` the
+stable item id, and `metadata` every other row field. `pair_to_document` / `document_to_row` convert both ways, and
+`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Literal, TypedDict
+
+import pyarrow as pa
+from datatrove.data import Document
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Turn(TypedDict):
+    role: Role
+    content: str
+
+
+@dataclass(slots=True)
+class ParallelPair:
+    id: str
+    src_lang: str
+    tgt_lang: str
+    source_text: str
+    reference_text: str
+
+    @classmethod
+    def make(cls, src_lang: str, tgt_lang: str, source_text: str, reference_text: str) -> "ParallelPair":
+        return cls(item_id(src_lang, tgt_lang, source_text, reference_text), src_lang, tgt_lang, source_text,
+                   reference_text)
+
+
+@dataclass(slots=True)
+class Dialogue:
+    id: str
+    messages: list[Turn]
+    src_lang: str
+    tgt_lang: str
+    source_text: str
+    reference_text: str
+    revisions: list[str] = field(default_factory=list)  # one revision-kind name per follow-up request
+    # one JSON object per revision with what curation needs to check compliance (e.g. {"word": "..."}, {"max_words": 8})
+    revision_args: list[str] = field(default_factory=list)
+    teacher: str = ""
+    usage: dict = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
+
+
+def item_id(src_lang: str, tgt_lang: str, source_text: str, reference_text: str) -> str:
+    """Stable across runs, files and worker counts: a hash of the pair's content."""
+    key = "\x1f".join((src_lang, tgt_lang, source_text, reference_text))
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+PAIR_COLUMNS = ["id", "src_lang", "tgt_lang", "source_text", "reference_text"]
+DIALOGUE_COLUMNS = PAIR_COLUMNS[:1] + ["messages"] + PAIR_COLUMNS[1:] + ["revisions", "revision_args", "teacher",
+                                                                        "usage"]
+REJECT_COLUMNS = ["status", "reason"]  # status: "dropped" (a filter said no) or "failed" (synthesis gave up)
+
+_TURN = pa.struct([("role", pa.string()), ("content", pa.string())])
+_USAGE = pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64())])
+PAIR_SCHEMA = pa.schema([(c, pa.string()) for c in PAIR_COLUMNS])
+DIALOGUE_SCHEMA = pa.schema([
+    ("id", pa.string()), ("messages", pa.list_(_TURN)), ("src_lang", pa.string()), ("tgt_lang", pa.string()),
+    ("source_text", pa.string()), ("reference_text", pa.string()), ("revisions", pa.list_(pa.string())),
+    ("revision_args", pa.list_(pa.string())), ("teacher", pa.string()), ("usage", _USAGE),
+])
+
+
+def rejected_schema(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field("status", pa.string())).append(pa.field("reason", pa.string()))
+
+
+def is_dialogue(doc: Document) -> bool:
+    return "messages" in doc.metadata
+
+
+def pair_to_document(pair: ParallelPair) -> Document:
+    return Document(text=pair.source_text, id=pair.id, metadata={
+        "src_lang": pair.src_lang, "tgt_lang": pair.tgt_lang, "reference_text": pair.reference_text})
+
+
+def dialogue_to_document(d: Dialogue) -> Document:
+    meta = asdict(d)
+    meta.pop("id"), meta.pop("source_text")
+    return Document(text=d.source_text, id=d.id, metadata=meta)
+
+
+def document_to_pair(doc: Document) -> ParallelPair:
+    m = doc.metadata
+    return ParallelPair(doc.id, m["src_lang"], m["tgt_lang"], doc.text, m["reference_text"])
+
+
+def document_to_dialogue(doc: Document) -> Dialogue:
+    m = doc.metadata
+    return Dialogue(doc.id, m["messages"], m["src_lang"], m["tgt_lang"], doc.text, m["reference_text"],
+                    list(m.get("revisions") or []), list(m.get("revision_args") or []), m.get("teacher") or "",
+                    dict(m.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0}))
+
+
+def document_to_row(doc: Document) -> dict:
+    """The parquet row of a document: dialogue columns if it has `messages`, pair columns otherwise."""
+    m = doc.metadata
+    row = {"id": doc.id, "source_text": doc.text}
+    for c in DIALOGUE_COLUMNS if is_dialogue(doc) else PAIR_COLUMNS:
+        if c not in row:
+            row[c] = m.get(c)
+    return row
+
+
+def row_to_document(row: dict) -> Document:
+    """Inverse of `document_to_row`; rows without `id` get the content hash."""
+    doc_id = row.get("id") or item_id(row["src_lang"], row["tgt_lang"], row["source_text"], row["reference_text"])
+    meta = {k: v for k, v in row.items() if k not in ("id", "source_text") and k not in REJECT_COLUMNS}
+    return Document(text=row["source_text"], id=doc_id, metadata=meta)
+
+
+def reject(doc: Document, status: Literal["dropped", "failed"], reason: str) -> Document:
+    doc.metadata["status"], doc.metadata["reason"] = status, reason
+    return doc

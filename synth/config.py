@@ -1,0 +1,40 @@
+"""Recipe sections owned by the synthesis stage: `teacher` (and `user_teacher`) and `synth`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class TeacherConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["openai", "embedded"] = "openai"
+    base_url: str | None = None  # None: the openai client's default (api.openai.com)
+    model: str = "embedded"
+    api_key_env: str | None = "OPENAI_API_KEY"  # the name of the variable, never the key itself
+    max_concurrency: int = Field(32, ge=1)
+    timeout: float = Field(60, gt=0)  # seconds per request
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(256, ge=1)  # per completion
+    max_retries: int = Field(6, ge=0)
+    batch_size: int = Field(16, ge=1)  # embedded only: prompts generated together
+
+    @model_validator(mode="after")
+    def _openai_needs_a_model(self):
+        if self.provider == "openai" and self.model == "embedded":
+            raise ValueError("teacher.model is required for provider 'openai'")
+        return self
+
+
+class SynthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    turns: int = Field(3, ge=1, le=16)  # assistant turns: one translation, then turns-1 revisions
+    # revision kind -> weight; "default" is the built-in mix (see synth/revisions.py)
+    revisions: dict[str, float] | Literal["default"] = "default"
+    # share of first requests written in the source language (the rest in the target language)
+    request_in_source_language: float = Field(0.5, ge=0, le=1)
+    # a third language for the "third_language" revision kind, per source language; "default" picks one
+    third_languages: list[str] | Literal["default"] = "default"
