@@ -1,0 +1,160 @@
+"""The recipe: its schema, loading with line numbers, `--set` overrides, and the errors that name field and line."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from redraft.errors import UsageError
+from redraft.filters.config import DedupeField, FiltersField
+from redraft.synth.config import SynthConfig, TeacherConfig
+
+
+class SourceConfig(BaseModel):
+    """Where the parallel sentences come from (see redraft/readers.py for the formats)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
+    format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
+    src_lang: str = Field(pattern=r"^[a-z]{2,3}$")
+    tgt_lang: str = Field(pattern=r"^[a-z]{2,3}$")
+    target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
+    source_column: str = "source"
+    target_column: str = "target"
+    split: str = "train"  # format hf
+    limit: int | None = Field(None, ge=1)
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    license: str = "apache-2.0"  # dataset card
+    shard_rows: int = Field(50_000, ge=1)
+
+
+class ExecutorConfig(BaseModel):
+    """How datatrove runs the stages: `tasks` shards of the input, `workers` processes at a time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: int = Field(1, ge=1)
+    workers: int = Field(1, ge=1)
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    seed: int = 0
+    source: SourceConfig
+    teacher: TeacherConfig
+    user_teacher: TeacherConfig | None = None  # phrases follow-up requests when set (synth/)
+    synth: SynthConfig = SynthConfig()
+    filters: FiltersField = "default"
+    dedupe: DedupeField = "default"
+    output: OutputConfig
+    executor: ExecutorConfig = ExecutorConfig()
+
+
+BUILTIN = resources.files("redraft.recipes")
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.name[:-5] for p in BUILTIN.iterdir() if p.name.endswith(".yaml"))
+
+
+def resolve_path(name_or_path: str) -> Path:
+    """A recipe path, or the name of a built-in recipe (`demo`, `bayling-zh-en`)."""
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    if "/" not in name_or_path and (BUILTIN / f"{name_or_path}.yaml").is_file():
+        return Path(str(BUILTIN / f"{name_or_path}.yaml"))
+    raise UsageError(f"no recipe file or built-in recipe named {name_or_path!r} (built-in: "
+                     f"{', '.join(builtin_names())})")
+
+
+def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map each field path (keys and list indices) to its 1-based line in the YAML text."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            out[path + (k.value,)] = k.start_mark.line + 1
+            _line_index(v, path + (k.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out[path + (i,)] = v.start_mark.line + 1
+            _line_index(v, path + (i,), out)
+    return out
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b.c=value` with value read as YAML (`filters=[]`, `teacher.timeout=5`)."""
+    if "=" not in item:
+        raise UsageError(f"--set {item!r}: expected dotted.key=value")
+    key, _, raw = item.partition("=")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError as e:
+        raise UsageError(f"--set {item!r}: the value is not valid YAML: {e}") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    for item in overrides:
+        keys, value = parse_override(item)
+        node = data
+        for k in keys[:-1]:
+            if not isinstance(node.get(k), dict):
+                node[k] = {}
+            node = node[k]
+        node[keys[-1]] = value
+    return data
+
+
+def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: set[str]) -> str:
+    msgs = []
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in (
+            "literal['default']", "list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig"))))
+        field = ".".join(str(x) for x in loc) or "(recipe)"
+        where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
+        origin = "--set" if any(field == o or field.startswith(o + ".") for o in overridden) else (
+            f"{file}:{where}" if where else file)
+        msgs.append(f"{origin}: {field}: {e['msg']}")
+    return "invalid recipe\n  " + "\n  ".join(dict.fromkeys(msgs))
+
+
+def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
+    """Read, override and validate a recipe; raise UsageError naming the field path and the file line."""
+    path = resolve_path(name_or_path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}:1: a recipe is a YAML mapping of fields")
+    lines = _line_index(node) if node is not None else {}
+    data = apply_overrides(data, list(overrides))
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as e:
+        overridden = {".".join(parse_override(o)[0]) for o in overrides}
+        raise UsageError(_format_errors(e, str(path), lines, overridden)) from None
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The fully resolved recipe as YAML. Secrets never live in a recipe: keys come from `api_key_env`."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,13 @@
+"""Errors the CLI turns into exit codes: UsageError (bad usage, recipe or input data) exits 2."""
+
+
+class UsageError(Exception):
+    """Bad usage, a bad recipe or bad input data. The message names the file, line and field."""
+
+
+class InputError(UsageError):
+    """Input data that cannot be read: ragged, undecodable or missing columns."""
+
+    def __init__(self, file: str, line: int | None, message: str):
+        self.file, self.line = file, line
+        super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
