@@ -1,0 +1,122 @@
+"""The training config: a YAML file, `--set dotted.key=value` overrides (values parsed as YAML), and validation.
+
+Every field of SPEC's `redraft train CONFIG` is here; a bad value raises `ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the offending field."""
+
+
+class DataSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str  # a redraft output folder, or a Hugging Face Hub dataset id
+    weight: float = Field(1.0, gt=0)  # sampling multiplier on top of the source's size: 2.0 = seen twice as often
+    split: str = "train"
+    name: str | None = None  # label in metrics; defaults to the folder name / hub id
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    data: list[DataSource] = Field(min_length=1)
+    output_dir: str
+    seq_len: int = Field(2048, gt=8)
+    micro_batch_size: int = Field(1, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    # Optional, world-size independent: when set, grad_accum = global_batch_size / (micro_batch_size * world_size).
+    global_batch_size: int | None = Field(None, gt=0)
+    lr: float = Field(2e-5, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    lr_schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    max_steps: int = Field(gt=0)
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = Field(1.0, ge=0)  # 0 disables clipping
+    seed: int = 0
+    save_every: int = Field(0, ge=0)  # 0: no intermediate checkpoints
+    keep_checkpoints: int = Field(2, gt=0)
+    packing: bool = True
+    activation_checkpointing: bool = False
+    compile: bool = False
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"  # auto: bf16 params on GPU, fp32 on CPU
+    attn_implementation: str | None = None  # None: flex_attention with packing on GPU, sdpa otherwise
+    system_prompt: str | None = None  # prepended to dialogues that have no system turn
+    log_every: int = Field(1, gt=0)
+    tensorboard: bool = False
+    progress: bool = True
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _sources_from_strings(cls, v):
+        if isinstance(v, (str, dict)):
+            v = [v]
+        return [{"path": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _global_batch(self):
+        if self.global_batch_size is not None and self.global_batch_size % self.micro_batch_size:
+            raise ValueError("global_batch_size must be a multiple of micro_batch_size")
+        return self
+
+    def resolve_grad_accum(self, world_size: int) -> int:
+        if self.global_batch_size is None:
+            return self.grad_accum
+        per_step = self.micro_batch_size * world_size
+        if self.global_batch_size % per_step:
+            raise ConfigError(f"config field `global_batch_size`: {self.global_batch_size} is not a multiple of "
+                              f"micro_batch_size * world_size = {per_step}")
+        return self.global_batch_size // per_step
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """`a.b=value` sets raw["a"]["b"] to yaml(value); integer keys index into lists (`data.0.weight=2`)."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override `{item}`: expected dotted.key=value")
+        *parents, last = key.split(".")
+        node = raw
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        parsed = yaml.safe_load(value) if value != "" else ""
+        if isinstance(node, list):
+            node[int(last)] = parsed
+        else:
+            node[last] = parsed
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must be a YAML mapping")
+    try:
+        raw = apply_overrides(raw, list(overrides))
+    except (IndexError, ValueError, TypeError, yaml.YAMLError) as e:
+        raise ConfigError(f"bad override: {e}") from None
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(config)"
+            lines.append(f"config field `{field}`: {err['msg']}")
+        raise ConfigError("; ".join(lines)) from None

@@ -1,0 +1,37 @@
+"""The final model: `output_dir/final/` with safetensors weights, config, generation config, the tokenizer with its
+chat template, and `training_manifest.json` (data folders, content hashes, recipe names, mask audit, config)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+
+def export_final(model, tokenizer, model_path: str, out: Path, manifest: dict, rank: int,
+                 save_dtype: torch.dtype = torch.float32) -> None:
+    # collective: every rank must call it; only rank 0 receives the full tensors
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if rank != 0:
+        return
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    config = model.config
+    with torch.device("meta"):
+        clean = AutoModelForCausalLM.from_config(config, dtype=save_dtype)
+    clean.load_state_dict({k: v.to(save_dtype) for k, v in full.items()}, strict=False, assign=True)
+    clean.tie_weights()
+    missing = [n for n, p in clean.named_parameters() if p.is_meta]
+    if missing:
+        raise RuntimeError(f"export: parameters missing from the trained state: {missing[:5]}")
+    try:
+        clean.generation_config = GenerationConfig.from_pretrained(model_path)
+    except OSError:
+        pass
+    clean.config.use_cache = True
+    out.mkdir(parents=True, exist_ok=True)
+    clean.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "training_manifest.json").write_text(json.dumps(manifest, indent=1, default=str))

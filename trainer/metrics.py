@@ -1,0 +1,78 @@
+"""metrics.jsonl (one line per optimizer step), the progress line, optional TensorBoard, and MFU."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+# dense bf16 peak FLOP/s by device name fragment
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "GH200": 989e12, "B200": 2250e12, "A100": 312e12,
+                   "L40S": 362e12, "A10G": 125e12, "L4": 121e12, "4090": 165e12}
+
+
+def peak_flops(device: torch.device) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
+
+
+def flops_per_token(model_config, n_params: int, seq_len: int) -> float:
+    """6N for the dense matmuls (N without the input embedding) plus 12*L*H*T for attention scores and values
+    (the PaLM / torchtitan estimate)."""
+    embed = model_config.vocab_size * model_config.hidden_size
+    if getattr(model_config, "tie_word_embeddings", False):
+        embed = 0  # the shared matrix is used as the output head, a real matmul
+    layers = model_config.num_hidden_layers
+    head_dim = getattr(model_config, "head_dim", None) or model_config.hidden_size // model_config.num_attention_heads
+    attn_width = model_config.num_attention_heads * head_dim
+    return 6 * (n_params - embed) + 12 * layers * attn_width * seq_len
+
+
+class MetricsLog:
+    def __init__(self, output_dir: Path, resume_step: int, enabled: bool, tensorboard: bool, progress: bool,
+                 max_steps: int):
+        self.enabled, self.progress, self.max_steps = enabled, progress, max_steps
+        self.path = output_dir / "metrics.jsonl"
+        self.tb = None
+        if not enabled:
+            return
+        output_dir.mkdir(parents=True, exist_ok=True)
+        # a resumed run rewrites the steps after its checkpoint, so the file reads as one uninterrupted run
+        kept = []
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try:
+                    if json.loads(line)["step"] <= resume_step:
+                        kept.append(line)
+                except (ValueError, KeyError):
+                    pass
+        self.path.write_text("".join(line + "\n" for line in kept))
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # needs the `tensorboard` package
+
+            self.tb = SummaryWriter(str(output_dir / "tensorboard"))
+
+    def log(self, record: dict) -> None:
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.tb is not None:
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    self.tb.add_scalar(k, v, record["step"])
+            for k, v in record.get("source_loss", {}).items():
+                self.tb.add_scalar(f"source_loss/{k}", v, record["step"])
+        if self.progress:
+            mfu = f" mfu {record['mfu']:.1%}" if "mfu" in record else ""
+            print(f"step {record['step']}/{self.max_steps} loss {record['loss']:.4f} lr {record['lr']:.2e} "
+                  f"grad_norm {record['grad_norm']:.3f} {record['tokens_per_s']:.0f} tok/s{mfu}",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
