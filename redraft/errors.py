@@ -8,6 +8,9 @@ class UsageError(Exception):
 class InputError(UsageError):
     """Input data that cannot be read: ragged, undecodable or missing columns."""
 
-    def __init__(self, file: str, line: int | None, message: str):
-        self.file, self.line = file, line
+    def __init__(self, file: str, line: int | str | None, message: str):
+        self.file, self.line, self.message = file, line, message
         super().__init__(f"{file}:{line}: {message}" if line else f"{file}: {message}")
+
+    def __reduce__(self):  # survives the trip back from a worker process
+        return InputError, (self.file, self.line, self.message)

@@ -1,0 +1,169 @@
+"""Runs a recipe, or a curation command, as datatrove pipelines and publishes the output directory.
+
+Stage 1 (`executor.tasks` shards): read → count → pair filters → synthesise → dialogue filters → stage files.
+Stage 2 (one task, so dedupe sees everything): stage files → dedupe → `data/` shards.
+Everything lands in `OUT/.redraft/work-KEY/` first (KEY: the resolved recipe and the input files); datatrove skips
+the tasks already completed there, the synthesis cache skips the teacher calls already made, and `publish` copies the
+finished parts into `OUT` only once both stages succeeded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from datatrove.executor import LocalPipelineExecutor
+from loguru import logger
+
+from redraft.card import dataset_card
+from redraft.errors import UsageError
+from redraft.filters.dedupe import build_dedupe
+from redraft.filters.registry import build_filters
+from redraft.output import STATE_DIR, CountItems, ensure_nonempty, funnel, publish, rejected_writer, rows_writer
+from redraft.readers import ItemReader
+from redraft.recipes.schema import Recipe, dump_recipe, load_recipe, resolve_path
+from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
+
+Kind = Literal["pair", "dialogue"]
+
+if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
+    logger.disable("datatrove")  # its per-task INFO logs drown our progress display
+
+
+def _work_key(description: str, inputs: list[str]) -> str:
+    h = hashlib.sha256(description.encode())
+    for p in inputs:
+        for f in sorted(Path(p).rglob("*")) if Path(p).is_dir() else [Path(p)]:
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list:
+    schema = DIALOGUE_SCHEMA if kind == "dialogue" else PAIR_SCHEMA
+    for i, step in enumerate(steps):
+        step.exclusion_writer = rejected_writer(rejected_dir, f"{tag}{i:02d}-{type(step).__name__}", schema)
+    return steps
+
+
+def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, dedupe, tasks: int = 1,
+             workers: int = 1) -> tuple[Path, dict]:
+    """Run both stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
+    state = out / STATE_DIR
+    if fresh and state.exists():
+        shutil.rmtree(state)
+    work = state / f"work-{key}"
+    staging = work / "staging"
+    rejected = staging / "rejected"
+    stage1_dir = work / "stage1"
+    stage1_dir.mkdir(parents=True, exist_ok=True)
+    schema = DIALOGUE_SCHEMA if kind == "dialogue" else PAIR_SCHEMA
+
+    pipeline1 = [*stage1(state, rejected, work / "counts"), rows_writer(stage1_dir, schema)]
+    LocalPipelineExecutor(pipeline1, tasks=tasks, workers=workers, logging_dir=str(work / "logs-stage1")).run()
+
+    pipeline2 = [ItemReader(str(stage1_dir), "parquet"), *_with_rejects(build_dedupe(dedupe, kind), rejected, "z", kind),
+                 rows_writer(staging / "data", schema)]
+    LocalPipelineExecutor(pipeline2, tasks=1, workers=1, logging_dir=str(work / "logs-stage2")).run()
+    ensure_nonempty(staging / "data", schema)
+    rejected.mkdir(parents=True, exist_ok=True)
+    return staging, funnel(work / "counts", staging / "data", rejected)
+
+
+def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, languages: list[str],
+            recipe_yaml: str | None, license: str = "apache-2.0") -> Path:
+    (staging / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    if recipe_yaml is not None:
+        (staging / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
+    (staging / "README.md").write_text(
+        dataset_card(title, stats, languages, kind, recipe_yaml, license=license), encoding="utf-8")
+    final = staging.parent / "published"
+    if final.exists():
+        shutil.rmtree(final)
+    shutil.copytree(staging, final)  # staging stays, so a re-run with nothing left to do can publish again
+    publish(final, out)
+    return out
+
+
+def _source_path(path: str | None, recipe_file: Path) -> str | None:
+    """Relative paths are read from the working directory, or else beside the recipe file."""
+    if path is None or Path(path).is_absolute() or Path(path).exists():
+        return path
+    beside = recipe_file.parent / path
+    return str(beside) if beside.exists() else path
+
+
+def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = None,
+                   limit: int | None = None) -> Recipe:
+    """Load a recipe with overrides and command-line options applied, its source paths resolved."""
+    overrides = list(overrides)
+    if output:
+        overrides.append(f"output.path={json.dumps(output)}")
+    if limit:
+        overrides.append(f"source.limit={int(limit)}")
+    r = load_recipe(recipe, overrides)
+    recipe_file = resolve_path(recipe)
+    r.source.path = _source_path(r.source.path, recipe_file)
+    r.source.target_path = _source_path(r.source.target_path, recipe_file)
+    return r
+
+
+def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
+               fresh: bool = False) -> Path:
+    """`redraft run`: parallel pairs → teacher dialogues → filters → dedupe → OUT. Returns OUT."""
+    from redraft.synth.step import SynthesizeDialogues
+
+    r = prepare_recipe(recipe, overrides, output, limit)
+    src = r.source
+    reader = ItemReader(src.path, src.format, src.src_lang, src.tgt_lang, src.target_path, src.source_column,
+                        src.target_column, src.split, src.limit)
+    pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
+    recipe_yaml = dump_recipe(r)
+
+    def stage1(state: Path, rejected: Path, counts: Path) -> list:
+        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA))
+        return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
+                *_with_rejects(build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue"), rejected, "b",
+                               "dialogue")]
+
+    out = Path(r.output.path)
+    key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
+    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor.tasks, r.executor.workers)
+    return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
+                   r.output.license)
+
+
+def input_kind(reader: ItemReader) -> Kind:
+    first = next(iter(reader.read()), None)
+    return "dialogue" if first is not None and "messages" in first.metadata else "pair"
+
+
+def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
+           fresh: bool = False, title: str | None = None) -> Path:
+    """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters/dedupe → OUT."""
+    src_lang = tgt_lang = None
+    if langs:
+        if langs.count("-") != 1:
+            raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
+        src_lang, tgt_lang = langs.split("-")
+    reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang)
+    kind = input_kind(reader)
+    first = next(iter(reader.read()), None)
+    if first is not None:
+        src_lang, tgt_lang = first.metadata["src_lang"], first.metadata["tgt_lang"]
+    steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
+
+    def stage1(state: Path, rejected: Path, counts: Path) -> list:
+        return [reader, CountItems(counts), *_with_rejects(steps, rejected, "a", kind)]
+
+    out_dir = Path(out)
+    description = json.dumps({"input": input_path, "filters": str(filters), "dedupe": str(dedupe), "langs": langs})
+    key = _work_key(description, [input_path])
+    staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe)
+    return _finish(staging, out_dir, stats, title or out_dir.name, kind,
+                   [lang for lang in (src_lang, tgt_lang) if lang], None)

@@ -1,0 +1,207 @@
+"""The `redraft` command line: a thin layer over the Python API. Exit 0 ok, 1 runtime failure, 2 bad usage or input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from itertools import islice
+from pathlib import Path
+
+from redraft.errors import UsageError
+
+EPILOG = """examples:
+  redraft run demo                                   # the built-in demo recipe, embedded teacher, writes out/demo/
+  redraft run my.yaml --set teacher.model=gpt-4o-mini --limit 100
+  redraft validate bayling-zh-en
+  redraft filter pairs.tsv --langs de-en -o out/clean
+  redraft dedupe out/demo -o out/demo-dedup
+  redraft stats out/demo
+  redraft show out/demo -n 3
+  redraft push out/demo me/my-dialogues --private
+  redraft train train.yaml --nproc 2
+"""
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field by its dotted path; the value is read as YAML (--set filters=[])")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redraft", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Turn parallel sentences into interactive translation dialogues with teacher LLMs, curate "
+                    "them, publish them to the Hugging Face Hub and fine-tune on them.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run a recipe: synthesise, filter, dedupe and write a dataset folder",
+                       description="Run a recipe (a YAML path or a built-in name). Re-running the same command "
+                                   "continues an interrupted run: finished teacher calls are reused.")
+    p.add_argument("recipe", help="recipe file, or built-in name (demo, bayling-zh-en)")
+    p.add_argument("-o", "--output", help="output folder (default: the recipe's output.path)")
+    _add_set(p)
+    p.add_argument("--limit", type=int, help="use only the first N input pairs")
+    p.add_argument("--fresh", action="store_true", help="start over: discard the response cache and work files")
+
+    p = sub.add_parser("validate", help="check a recipe; errors name the field path and the file line")
+    p.add_argument("recipe")
+    _add_set(p)
+
+    p = sub.add_parser("filter", help="filter pairs or dialogues with a recipe's filters or the defaults",
+                       description="Filter any supported input: TSV/JSONL/parquet pairs, two text files (not "
+                                   "here), or a messages dataset. Kept rows go to DIR/data, drops to DIR/rejected.")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--recipe", help="take the `filters` section of this recipe (default: the defaults)")
+    p.add_argument("--langs", help="language pair of the input, like zh-en (when the rows do not say)")
+    _add_set(p)
+    p.add_argument("--fresh", action="store_true")
+
+    p = sub.add_parser("dedupe", help="drop exact and near duplicates, keeping the first of each group")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--langs")
+    p.add_argument("--near", action="store_true", help="also drop near-duplicates (MinHash LSH)")
+    p.add_argument("--fresh", action="store_true")
+
+    p = sub.add_parser("stats", help="print the funnel and summary of a dataset, and write plots")
+    p.add_argument("input")
+    p.add_argument("--plots", help="folder for the PNG plots (default: INPUT/plots for an output folder)")
+
+    p = sub.add_parser("show", help="print the first dialogues or pairs of a dataset")
+    p.add_argument("input")
+    p.add_argument("-n", type=int, default=3)
+
+    p = sub.add_parser("push", help="publish an output folder to the Hugging Face Hub as a dataset",
+                       description="Uploads data/, rejected/, README.md, recipe.yaml, stats.json and plots; never "
+                                   "the .redraft/ state folder. The token comes from HF_TOKEN or `hf auth login`.")
+    p.add_argument("dir")
+    p.add_argument("repo_id", help="namespace/name")
+    p.add_argument("--private", action="store_true")
+
+    p = sub.add_parser("train", help="fine-tune a causal LM on redraft datasets (FSDP2, torchrun)")
+    p.add_argument("config", help="trainer YAML (model, data, output_dir, seq_len, ...)")
+    _add_set(p)
+    p.add_argument("--nproc", type=int, default=1, help="processes on this node (gloo on CPU without a GPU)")
+    return parser
+
+
+def _rows(path: str):
+    from redraft.readers import ItemReader
+
+    p = Path(path)
+    return ItemReader(str(p / "data") if (p / "data").is_dir() else path, format="auto").read()
+
+
+def cmd_run(a) -> int:
+    from redraft.recipes.runner import run_recipe
+
+    out = run_recipe(a.recipe, a.overrides, a.output, a.limit, a.fresh)
+    stats = json.loads((out / "stats.json").read_text())
+    print(f"{out}: kept {stats['kept']} of {stats['input']} (dropped {sum(stats['dropped'].values())}, failed "
+          f"{sum(stats['failed'].values())})")
+    return 0
+
+
+def cmd_validate(a) -> int:
+    from redraft.recipes.schema import load_recipe
+
+    r = load_recipe(a.recipe, a.overrides)
+    print(f"ok: {r.name} ({r.source.src_lang}-{r.source.tgt_lang}, teacher {r.teacher.provider}:{r.teacher.model})")
+    return 0
+
+
+def cmd_filter(a) -> int:
+    from redraft.recipes.runner import curate, prepare_recipe
+
+    filters, langs = "default", a.langs
+    if a.recipe:
+        r = prepare_recipe(a.recipe, a.overrides)
+        filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
+    elif a.overrides:
+        raise UsageError("--set needs --recipe")
+    out = curate(a.input, a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh)
+    return _print_funnel(out)
+
+
+def cmd_dedupe(a) -> int:
+    from redraft.filters.config import DedupeConfig
+    from redraft.recipes.runner import curate
+
+    out = curate(_data_dir(a.input), a.output, filters=[], dedupe=DedupeConfig(exact=True, near=a.near),
+                 langs=a.langs, fresh=a.fresh)
+    return _print_funnel(out)
+
+
+def _data_dir(path: str) -> str:
+    p = Path(path)
+    return str(p / "data") if (p / "data").is_dir() else path
+
+
+def _print_funnel(out: Path) -> int:
+    stats = json.loads((Path(out) / "stats.json").read_text())
+    print(f"input {stats['input']}")
+    for status in ("dropped", "failed"):
+        for reason, n in stats[status].items():
+            print(f"  {status} {reason}: {n}")
+    print(f"kept {stats['kept']} -> {out}")
+    return 0
+
+
+def cmd_stats(a) -> int:
+    from redraft.filters.report import print_report
+
+    return print_report(a.input, a.plots)
+
+
+def cmd_show(a) -> int:
+    for row in islice(_rows(a.input), a.n):
+        m = row.metadata
+        print(f"── {row.id}  {m.get('src_lang')}→{m.get('tgt_lang')}  {', '.join(m.get('revisions') or [])}")
+        if "messages" in m:
+            for t in m["messages"]:
+                print(f"  [{t['role']}] {t['content']}")
+        else:
+            print(f"  [source] {row.text}\n  [target] {m.get('reference_text')}")
+    return 0
+
+
+def cmd_push(a) -> int:
+    from redraft.hub import push
+
+    print(push(a.dir, a.repo_id, private=a.private))
+    return 0
+
+
+def cmd_train(a) -> int:
+    from redraft.trainer import train
+
+    return train(a.config, a.overrides, a.nproc)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "filter": cmd_filter, "dedupe": cmd_dedupe,
+            "stats": cmd_stats, "show": cmd_show, "push": cmd_push, "train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"redraft {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"redraft {args.command}: interrupted; re-run the same command to continue", file=sys.stderr)
+        return 130
+    except Exception as e:  # a runtime failure: say what, not a traceback (REDRAFT_VERBOSE=1 shows it)
+        import os
+
+        if os.environ.get("REDRAFT_VERBOSE", "0") != "0":
+            raise
+        print(f"redraft {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The output directory (SPEC): parquet shards, rejected rows, stats.json, recipe.yaml and the dataset card.
+
+Runs write into a staging folder under `OUT/.redraft/`; `publish` moves the finished parts into `OUT` only after the
+whole run succeeded, so a failed run leaves nothing half-written next to an earlier good output.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers.parquet import ParquetWriter
+
+from redraft.types import document_to_row, rejected_schema
+
+STATE_DIR = ".redraft"  # response cache and work files; never published
+PUBLISHED = ("data", "rejected", "plots", "README.md", "recipe.yaml", "stats.json")
+
+
+def _row(writer, doc) -> dict:
+    return document_to_row(doc)
+
+
+def _rejected_row(writer, doc) -> dict:
+    row = document_to_row(doc)
+    row["status"] = doc.metadata.get("status", "dropped")
+    row["reason"] = doc.metadata.get("reason") or doc.metadata.get("filter_reason") or "unspecified"
+    return row
+
+
+def rows_writer(folder: Path, schema: pa.Schema, max_file_mb: int = 512) -> ParquetWriter:
+    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=_row, schema=schema,
+                         max_file_size=max_file_mb * 2**20, batch_size=500)
+
+
+def rejected_writer(folder: Path, name: str, schema: pa.Schema) -> ParquetWriter:
+    return ParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=_rejected_row,
+                         schema=rejected_schema(schema), batch_size=500)
+
+
+class CountItems(PipelineStep):
+    """Counts the items entering the funnel; the count is what `stats.json` calls `input`."""
+
+    type = "🔢 - COUNTER"
+    name = "input count"
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = str(folder)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        n = 0
+        for doc in data:
+            n += 1
+            yield doc
+        Path(self.folder).mkdir(parents=True, exist_ok=True)
+        (Path(self.folder) / f"{rank:05d}.json").write_text(json.dumps({"input": n}))
+
+
+def count_rows(folder: Path) -> int:
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet")))
+
+
+def funnel(counts_dir: Path, data_dir: Path, rejected_dir: Path) -> dict:
+    """stats.json: input, kept, dropped and failed by reason. Raises if the funnel does not add up."""
+    n_input = sum(json.loads(f.read_text())["input"] for f in counts_dir.glob("*.json"))
+    dropped, failed = Counter(), Counter()
+    for f in sorted(rejected_dir.glob("*.parquet")):
+        t = pq.read_table(f, columns=["status", "reason"])
+        for status, reason in zip(t["status"].to_pylist(), t["reason"].to_pylist()):
+            (failed if status == "failed" else dropped)[reason] += 1
+    stats = {"input": n_input, "kept": count_rows(data_dir), "dropped": dict(sorted(dropped.items())),
+             "failed": dict(sorted(failed.items()))}
+    if stats["input"] != stats["kept"] + sum(dropped.values()) + sum(failed.values()):
+        raise RuntimeError(f"internal error: the funnel does not add up: {stats}")
+    return stats
+
+
+def ensure_nonempty(data_dir: Path, schema: pa.Schema) -> None:
+    """`load_dataset` needs at least one shard, even when every row was dropped."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not any(data_dir.glob("*.parquet")):
+        pq.write_table(schema.empty_table(), data_dir / "00000.parquet")
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Move the finished parts from `staging` into `out`, replacing an earlier run's."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in PUBLISHED:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+        elif (out / name).exists():
+            (out / name).unlink()
+    for name in PUBLISHED:
+        if (staging / name).exists():
+            (staging / name).rename(out / name)
