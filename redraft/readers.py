@@ -183,15 +183,15 @@ class ItemReader(PipelineStep):
 
     def _read_text(self):
         src_file, tgt_file = Path(self.path), Path(self.target_path)
-        src_lines, tgt_lines = _lines(src_file), _lines(tgt_file)
-        for (n, src), tgt_item in zip(src_lines, tgt_lines):
-            yield self._pair(src_file, n, src, tgt_item[1])
-        # the files must end together
-        leftover = next(src_lines, None), next(tgt_lines, None)
-        if leftover[0] is not None:
-            raise InputError(str(tgt_file), leftover[0][0], f"ends early: {src_file} has more lines")
-        if leftover[1] is not None:
-            raise InputError(str(src_file), leftover[1][0], f"ends early: {tgt_file} has more lines")
+        tgt_lines = _lines(tgt_file)
+        n = 0
+        for n, src in _lines(src_file):
+            tgt = next(tgt_lines, None)
+            if tgt is None:
+                raise InputError(str(tgt_file), n, f"ends early: {src_file} has more lines")
+            yield self._pair(src_file, n, src, tgt[1])
+        if (extra := next(tgt_lines, None)) is not None:
+            raise InputError(str(src_file), extra[0], f"ends early: {tgt_file} has more lines")
 
     def _read_hf(self):
         import datasets
