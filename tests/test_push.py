@@ -52,7 +52,8 @@ def dialogue_row(i: int) -> dict:
 def out_dir(tmp_path) -> Path:
     out = tmp_path / "out"
     (out / "data").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist([dialogue_row(0), dialogue_row(1)], DIALOGUE_SCHEMA), out / "data/00000.parquet")
+    first_shard = pa.Table.from_pylist([dialogue_row(0), dialogue_row(1)], DIALOGUE_SCHEMA)
+    pq.write_table(first_shard, out / "data/00000.parquet")
     pq.write_table(pa.Table.from_pylist([dialogue_row(2)], DIALOGUE_SCHEMA), out / "data/00001.parquet")
     (out / "rejected").mkdir()
     rejected = dict(dialogue_row(9), status="dropped", reason="length")
@@ -95,6 +96,15 @@ PUSH = """
 import sys
 from redraft.hub import push
 print(push(sys.argv[1], sys.argv[2], private=sys.argv[3] == "private"))
+"""
+
+PUSH_CATCHING_RUNTIME_ERROR = """
+import sys
+from redraft.hub import push
+try:
+    push(sys.argv[1], sys.argv[2])
+except RuntimeError as err:
+    print(type(err).__name__, err)
 """
 
 READ_BACK = """
@@ -195,7 +205,29 @@ def test_missing_token_is_a_usage_error_naming_hf_token(hub, out_dir, tmp_path):
 
 
 def test_hub_refusal_is_a_runtime_error(hub, out_dir, tmp_path):
-    refused = run_client(PUSH, client_env(hub, tmp_path, token="hf_wrong"), str(out_dir), REPO_ID, "public")
-    assert refused.returncode == 1
-    assert "redraft.hub.PushError" in refused.stderr and REPO_ID in refused.stderr
+    refused = run_client(PUSH_CATCHING_RUNTIME_ERROR, client_env(hub, tmp_path, token="hf_wrong"), str(out_dir),
+                         REPO_ID)
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stdout.startswith("PushError") and REPO_ID in refused.stdout
     assert hub.repos == {} and hub.lfs_uploaded == set()
+
+
+REDRAFT = str(Path(sys.executable).with_name("redraft"))
+
+
+def test_cli_push_exit_codes(hub, out_dir, tmp_path):
+    env = client_env(hub, tmp_path)
+    bad_dir = subprocess.run([REDRAFT, "push", str(tmp_path / "nope"), REPO_ID], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert bad_dir.returncode == 2 and "no such output directory" in bad_dir.stderr
+    assert hub.requests == []
+
+    refused = subprocess.run([REDRAFT, "push", str(out_dir), REPO_ID], env=client_env(hub, tmp_path, "hf_wrong"),
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "PushError" in refused.stderr
+
+    pushed = subprocess.run([REDRAFT, "push", str(out_dir), REPO_ID, "--private"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.strip() == f"{hub.endpoint}/datasets/{REPO_ID}"
+    assert hub.repos[REPO_ID].private and hub.committed_paths(REPO_ID) == PUBLISHED
