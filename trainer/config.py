@@ -90,7 +90,12 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         *parents, last = key.split(".")
         node = raw
         for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            if isinstance(node, list):
+                if isinstance(node[int(part)], str):  # `data: [dir]` shorthand: data.0.weight=2 needs a mapping
+                    node[int(part)] = {"path": node[int(part)]}
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
         parsed = yaml.safe_load(value) if value != "" else ""
         if isinstance(node, list):
             node[int(last)] = parsed

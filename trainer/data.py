@@ -26,7 +26,7 @@ BAYLING_SYSTEM = ("A chat between a curious human and an artificial intelligence
 BAYLING_TEMPLATE = (
     "{{ bos_token }}"
     "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}{% set loop_messages = messages[1:] %}"
-    "{% else %}{{ '" + BAYLING_SYSTEM + "' }}{% set loop_messages = messages %}{% endif %}"
+    '{% else %}{{ "' + BAYLING_SYSTEM + '" }}{% set loop_messages = messages %}{% endif %}'
     "{% for message in loop_messages %}"
     "{% if message['role'] == 'user' %}{{ ' Human: ' + message['content'] }}"
     "{% else %}{{ ' Assistant: ' + message['content'] + eos_token }}{% endif %}"

@@ -42,7 +42,7 @@ class ExampleStream:
     def __next__(self) -> int:
         if not self._buffer:
             draws = self._rng.choice(len(self._probs), size=self._chunk, p=self._probs)
-            self._buffer = [self._next_of_source(int(s)) for s in draws[::-1]]
+            self._buffer = [self._next_of_source(int(s)) for s in draws][::-1]  # popped from the end
         self.consumed += 1
         return self._buffer.pop()
 

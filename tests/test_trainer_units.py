@@ -1,0 +1,187 @@
+"""Trainer pieces in-process: config, chat-template masks, mask audit, world-size independent batches, packing."""
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from redraft.trainer import ConfigError, load_config, train
+from redraft.trainer.config import DataSource
+from redraft.trainer.data import BAYLING_TEMPLATE, IGNORE, prepare_tokenizer, tokenize_dialogue, tokenize_sources
+from redraft.trainer.packing import best_fit_pack, collate
+from redraft.trainer.sampler import ExampleStream, GlobalBatchPlanner, rank_microbatches
+
+DIALOGUE = [{"role": "user", "content": "Translate into English: 今天天气很好。"},
+            {"role": "assistant", "content": "The weather is nice today."},
+            {"role": "user", "content": "Make it more formal."},
+            {"role": "assistant", "content": "Today's weather is pleasant."}]
+
+
+def write_config(path: Path, **fields) -> Path:
+    import yaml
+
+    base = {"model": "m", "data": ["d"], "output_dir": "o", "max_steps": 3}
+    path.write_text(yaml.safe_dump({**base, **fields}))
+    return path
+
+
+def test_bad_config_exits_2_naming_the_field(tmp_path, capsys):
+    cfg = write_config(tmp_path / "c.yaml", optimizer="lion")
+    assert train(str(cfg), [], 1) == 2
+    assert "optimizer" in capsys.readouterr().err
+    assert train(str(write_config(tmp_path / "d.yaml")), ["seq_len=-4"], 1) == 2
+    assert "seq_len" in capsys.readouterr().err
+    assert train(str(write_config(tmp_path / "e.yaml", lr_typo=1.0)), [], 1) == 2
+    assert "lr_typo" in capsys.readouterr().err
+
+
+def test_overrides_are_yaml_and_dotted(tmp_path):
+    cfg = load_config(write_config(tmp_path / "c.yaml", data=[{"path": "a"}, "b"]),
+                      ["lr=1e-3", "packing=false", "data.1.weight=2.5", "betas=[0.9, 0.99]"])
+    assert cfg.lr == pytest.approx(1e-3) and cfg.packing is False and cfg.betas == (0.9, 0.99)
+    assert [(s.path, s.weight) for s in cfg.data] == [("a", 1.0), ("b", 2.5)]
+    with pytest.raises(ConfigError, match="micro_batch_size"):
+        load_config(write_config(tmp_path / "d.yaml"), ["micro_batch_size=0"])
+    assert load_config(write_config(tmp_path / "e.yaml", global_batch_size=8, micro_batch_size=2)
+                       ).resolve_grad_accum(2) == 2
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_llama_dir):
+    from transformers import AutoTokenizer
+
+    return prepare_tokenizer(AutoTokenizer.from_pretrained(tiny_llama_dir))
+
+
+def trained_text(tokenizer, messages) -> str:
+    ids, trained = tokenize_dialogue(tokenizer, messages)
+    return tokenizer.decode([t for t, m in zip(ids, trained) if m])
+
+
+def test_only_assistant_turns_are_trained(tokenizer):
+    text = trained_text(tokenizer, DIALOGUE)
+    assert "The weather is nice today." in text and "Today's weather is pleasant." in text
+    assert "Translate" not in text and "formal" not in text and "user" not in text and "system" not in text
+    assert text.count(tokenizer.eos_token) == 2 or text.count("<|im_end|>") == 2  # each turn learns to stop
+
+
+def test_bayling_default_template(tokenizer):
+    import copy
+
+    bare = copy.deepcopy(tokenizer)
+    bare.chat_template = None
+    prepare_tokenizer(bare)
+    assert bare.chat_template == BAYLING_TEMPLATE
+    full = bare.apply_chat_template(DIALOGUE, tokenize=False)
+    assert "Human: Translate" in full and "A chat between a curious human" in full
+    text = trained_text(bare, DIALOGUE)
+    assert "The weather is nice today." in text and "Human" not in text and "formal" not in text
+
+
+def test_targets_shift_and_mask_audit(tokenizer, dialogue_dirs, tmp_path):
+    data = tokenize_sources([DataSource(path=str(d)) for d in dialogue_dirs], tokenizer, seq_len=256, log=lambda *a: 0)
+    ids, tgt = data.input_ids[0], data.targets[0]
+    trained = tgt != IGNORE
+    assert (tgt[:-1][trained[:-1]] == ids[1:][trained[:-1]]).all() and tgt[-1] == IGNORE
+    audit = data.audit()
+    assert set(audit) == {"zh-en", "de-en"}
+    for counts in audit.values():
+        assert counts["no_trained_tokens"] == 0 and 0 < counts["trained_share"] < 1
+    assert data.sources[0].recipe_name == "zh-en-test" and len(data.sources[0].content_hash) == 64
+    # with a budget that ends before the first answer, no example keeps a trained token: counted, not silent
+    first_answer = min(tokenize_dialogue(tokenizer, DIALOGUE)[1].index(True), 40)
+    with pytest.raises(ValueError, match="no example has a trained token"):
+        tokenize_sources([DataSource(path=str(dialogue_dirs[0]))], tokenizer, seq_len=first_answer, log=lambda *a: 0)
+    logs = []
+    short = tokenize_sources([DataSource(path=str(d)) for d in dialogue_dirs], tokenizer, seq_len=45,
+                             log=logs.append)
+    counts = short.audit()["zh-en"]
+    assert counts["truncated"] > 0 and counts["examples"] == 24
+    assert counts["examples"] - counts["no_trained_tokens"] == int((short.source == 0).sum())
+    assert all(len(x) <= 45 for x in short.input_ids)
+
+
+def test_stream_covers_each_source_per_pass_and_follows_weights():
+    source_of = np.array([0] * 10 + [1] * 30)
+    stream = ExampleStream(source_of, [1.0, 1.0], seed=3)
+    draws = [next(stream) for _ in range(4000)]
+    share0 = sum(source_of[i] == 0 for i in draws) / len(draws)
+    assert share0 == pytest.approx(0.25, abs=0.03)
+    weighted = ExampleStream(source_of, [3.0, 1.0], seed=3)
+    draws = [next(weighted) for _ in range(4000)]
+    assert sum(source_of[i] == 0 for i in draws) / len(draws) == pytest.approx(0.5, abs=0.03)
+    first0 = [i for i in draws if source_of[i] == 0][:10]
+    assert sorted(first0) == list(range(10))  # a full pass over source 0 before any repeat
+
+
+@pytest.mark.parametrize("packing", [False, True])
+def test_global_batch_is_independent_of_world_size(packing):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 60, size=200)
+    source_of = (np.arange(200) % 3 == 0).astype(int)
+
+    def step_sets(world, accum, mbs):
+        planner = GlobalBatchPlanner(lengths, source_of, [1.0, 2.0], 7, mbs * accum * world, 64, packing)
+        out = []
+        for _ in range(6):
+            rows = planner.next_rows()
+            mine = [sorted(i for mb in rank_microbatches(rows, r, world, accum, mbs) for row in mb for i in row)
+                    for r in range(world)]
+            assert sum(len(m) for m in mine) == sum(len(r) for r in rows)  # ranks are disjoint and cover the step
+            out.append(Counter(i for m in mine for i in m))
+        return out
+
+    one = step_sets(1, 8, 1)
+    assert step_sets(2, 4, 1) == one and step_sets(4, 1, 2) == one and step_sets(8, 1, 1) == one
+    assert step_sets(2, 2, 1) != one  # a different global batch size gives different batches
+
+
+def test_best_fit_respects_capacity_and_keeps_everything():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(1, 100, size=300)
+    items = list(range(300))
+    bins, left = best_fit_pack(items, lengths, 128, 40)
+    placed = [i for b in bins for i in b]
+    assert sorted(placed + left) == items
+    assert all(sum(lengths[i] for i in b) <= 128 for b in bins)
+    assert sum(lengths[i] for i in placed) / (40 * 128) > 0.95  # best fit leaves little room unused
+
+
+def test_packed_document_logits_equal_alone(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation="sdpa").eval()
+    rng = np.random.default_rng(0)
+    docs = [rng.integers(10, 1000, size=n) for n in (17, 9, 23)]
+    targets = [np.full(len(d), IGNORE) for d in docs]
+    source_of = np.zeros(3, dtype=int)
+    packed = collate([[0, 1, 2]], docs, targets, source_of, pad_id=0, packing=True, seq_len=64)
+    assert "attention_mask" not in packed
+    with torch.no_grad():
+        logits = model(input_ids=packed["input_ids"], position_ids=packed["position_ids"], use_cache=False).logits[0]
+        at = 0
+        for d in docs:
+            alone = model(input_ids=torch.from_numpy(d)[None]).logits[0]
+            torch.testing.assert_close(logits[at:at + len(d)], alone, atol=1e-5, rtol=1e-5)
+            at += len(d)
+    # the same row without per-document positions lets the later documents see the earlier ones
+    with torch.no_grad():
+        leaky = model(input_ids=packed["input_ids"], use_cache=False).logits[0, 17:26]
+    assert not torch.allclose(leaky, model(input_ids=torch.from_numpy(docs[1])[None]).logits[0], atol=1e-3)
+
+
+def test_padded_batch_matches_unpadded(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation="sdpa").eval()
+    docs = [np.arange(5, 25), np.arange(30, 37)]
+    batch = collate([[0], [1]], docs, [np.full(len(d), IGNORE) for d in docs], np.zeros(2, dtype=int), pad_id=0,
+                    packing=False, seq_len=64)
+    assert batch["input_ids"].shape == (2, 24)  # dynamic padding to the longest row, rounded to 8
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       position_ids=batch["position_ids"]).logits
+        alone = model(input_ids=torch.from_numpy(docs[1])[None]).logits[0]
+    torch.testing.assert_close(logits[1, :7], alone, atol=1e-5, rtol=1e-5)
