@@ -1,0 +1,92 @@
+"""Did each assistant answer do what the user's revision request asked?
+
+A dialogue's `revisions[i]` names the kind of the (i+1)-th user request and `revision_args[i]` (JSON) what to check;
+the kinds and their arguments are defined by `redraft.synth.revisions`. Kinds without a mechanical check (register,
+audience, grammar, polish) and unknown kinds only have to change the text. `expected_language` tells the language
+filter which language each assistant turn must be in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .text import is_cjk, normalize
+
+_NUMBERED_ITEM = re.compile(r"^\s*(?:\d+[.)、:]|[-*•])\s*\S", re.MULTILINE)
+_CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+_QUOTES = [('"', '"'), ("“", "”"), ("„", "“"), ("「", "」"), ("『", "』"), ("«", "»"), ("'", "'")]
+# Answers to these kinds are not a new translation of the same text: they need not change it.
+NOT_A_REWRITE = {"explain", "third_language", "back_translation", "format"}
+# Answers to these kinds are not in the target language.
+OTHER_LANGUAGE = {"third_language", "back_translation"}
+# Answers to these kinds mix languages (an explanation quotes the translation): not language-checked.
+MIXED_LANGUAGE = {"explain"}
+
+
+def parse_args(raw) -> dict:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def contains_word(text: str, word: str, lang: str) -> bool:
+    text, word = text.casefold(), word.casefold().strip()
+    if not word:
+        return True
+    if is_cjk(lang) or not word[0].isalnum():
+        return word in text
+    # whole word or word-stem (inflections: "Haus" ~ "Hauses"), never a match inside another word's middle
+    return re.search(r"(?<!\w)" + re.escape(word), text) is not None
+
+
+def length_of(text: str, unit: str) -> int:
+    return len(re.sub(r"\s", "", text)) if unit == "chars" else len(text.split())
+
+
+def expected_language(kind: str, args: dict, tgt_lang: str) -> str | None:
+    """The language the answer to this revision must be in, or None when it is not checked."""
+    if kind in OTHER_LANGUAGE:
+        return args.get("lang") or None
+    if kind in MIXED_LANGUAGE:
+        return None
+    return tgt_lang
+
+
+def check_revision(kind: str, args: dict, previous: str, answer: str, lang: str) -> str | None:
+    """The reason this answer fails its revision request, or None when it complies (or cannot be checked)."""
+    if kind not in NOT_A_REWRITE and normalize(answer) == normalize(previous):
+        return "revision_unchanged"
+    followed = True
+    if kind in ("include_word", "error_correction", "explain") and "word" in args:
+        followed = contains_word(answer, args["word"], lang)
+    elif kind == "avoid_word":
+        words = args.get("words") or ([args["word"]] if "word" in args else [])
+        followed = not any(contains_word(answer, w, lang) for w in words)
+    elif kind == "shorten":
+        for unit in ("words", "chars"):
+            if f"max_{unit}" in args:
+                followed = length_of(answer, unit) <= int(args[f"max_{unit}"])
+    elif kind == "format":
+        followed = format_followed(args, answer)
+    return None if followed else "revision_ignored"
+
+
+def format_followed(args: dict, answer: str) -> bool:
+    fmt, text = args.get("format"), answer.strip()
+    if fmt == "numbered_list":
+        return len(_NUMBERED_ITEM.findall(text)) >= int(args.get("count", 2))
+    if fmt == "json":
+        try:
+            value = json.loads(_CODE_FENCE.sub("", text))
+        except ValueError:
+            return False
+        return isinstance(value, dict) and bool(value)
+    if fmt == "quoted":
+        return any(text.startswith(a) and text.endswith(b) and len(text) > 2 for a, b in _QUOTES)
+    return True
+

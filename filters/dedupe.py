@@ -1,0 +1,70 @@
+"""Dedupe steps for a recipe's `dedupe:` section: exact duplicates after normalisation, then MinHash LSH near
+duplicates. The runner runs them in ONE task over all kept items, in input order: the first item of each group is
+kept, later ones are dropped with reason `duplicate` / `near_duplicate`. Only 8-byte hashes are held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from datatrove.data import Document
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from .config import DedupeConfig, DedupeField
+from .text import normalize
+
+Kind = Literal["pair", "dialogue"]
+
+
+def dedupe_text(doc: Document) -> str:
+    """What identifies an item: its languages, source and reference, and for a dialogue every turn's content."""
+    m = doc.metadata
+    parts = [m.get("src_lang") or "", m.get("tgt_lang") or "", normalize(doc.text or ""),
+             normalize(m.get("reference_text") or "")]
+    parts += [f"{t.get('role')}:{normalize(t.get('content') or '')}" for t in m.get("messages") or []]
+    return "\x1f".join(parts)
+
+
+class ExactDedupe(BaseFilter):
+    """Drops an item whose normalised content (see `dedupe_text`) was already seen. Reason `duplicate`."""
+    name = "exact_dedupe"
+
+    def __init__(self, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.seen: set[bytes] = set()
+
+    def filter(self, doc: Document):
+        key = hashlib.blake2b(dedupe_text(doc).encode("utf-8"), digest_size=8).digest()
+        if key in self.seen:
+            return False, "duplicate"
+        self.seen.add(key)
+        return True
+
+
+def resolve(cfg: DedupeField) -> DedupeConfig | None:
+    if cfg is False:
+        return None
+    if cfg == "default" or cfg is True:
+        return DedupeConfig()
+    return cfg
+
+
+def build_dedupe(cfg: DedupeField, kind: Kind) -> list[PipelineStep]:
+    """Dedupe steps for the `dedupe` field: `false` → none; `default`/`true` → DedupeConfig() (exact only)."""
+    cfg = resolve(cfg)
+    if cfg is None:
+        return []
+    steps: list[PipelineStep] = []
+    if cfg.exact:
+        steps.append(ExactDedupe())
+    if cfg.near:
+        from .minhash import NearDedupe
+
+        steps.append(NearDedupe(**near_params(cfg)))
+    return steps
+
+
+def near_params(cfg: DedupeConfig) -> dict:
+    return {}

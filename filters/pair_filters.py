@@ -1,0 +1,293 @@
+"""Sentence-pair filters (source = `doc.text`, reference = `metadata["reference_text"]`), vectorised with polars.
+
+Each check is a `PairCheck` (a datatrove filter usable on its own) that turns a batch into one polars frame and
+returns, per row, the reason to drop it or null. `PairFilters` fuses several checks into one pipeline step: all polars
+expressions run in a single `select` (the first failing check names the reason), and language ID, the one check that
+costs real time, only runs on the rows still standing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import polars as pl
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from .langid import LanguageIdentifier
+from .text import CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN, URL_PATTERN
+
+SIDES = ("src", "ref")
+LANG_OF = {"src": "src_lang", "ref": "tgt_lang"}
+
+
+def pair_frame(batch: list[Document]) -> pl.DataFrame:
+    return pl.DataFrame({
+        "src": [d.text or "" for d in batch],
+        "ref": [d.metadata.get("reference_text") or "" for d in batch],
+        "src_lang": [d.metadata.get("src_lang") or "" for d in batch],
+        "tgt_lang": [d.metadata.get("tgt_lang") or "" for d in batch],
+    }, schema={"src": pl.String, "ref": pl.String, "src_lang": pl.String, "tgt_lang": pl.String})
+
+
+def results(reasons: pl.Series) -> list[bool | tuple[bool, str]]:
+    return [True if r is None else (False, r) for r in reasons.to_list()]
+
+
+def unspaced(side: str) -> pl.Expr:
+    return pl.col(LANG_OF[side]).str.split("-").list.first().is_in(list(CJK_LANGS))
+
+
+def word_count(side: str) -> pl.Expr:
+    """English-equivalent words: runs of non-CJK text count one each, CJK characters CHARS_PER_WORD of the side's
+    language (1.6 by default). Decided by script, not by the declared language, so swapped or mislabelled sides are
+    measured right."""
+    lang = pl.col(LANG_OF[side]).str.split("-").list.first()
+    per_word = lang.replace_strict(CHARS_PER_WORD, default=1.6, return_dtype=pl.Float64)
+    cjk = pl.col(side).str.count_matches(CJK_CHAR)
+    words = pl.col(side).str.count_matches(r"[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]+")
+    return words.cast(pl.Float64) + cjk / per_word
+
+
+def either(fn) -> pl.Expr:
+    return fn("src") | fn("ref")
+
+
+class PairCheck(BaseFilter):
+    """One pair check. Subclasses set `name` (registry name) and implement `reasons` (or `expr`)."""
+
+    name: ClassVar[str] = ""
+    expensive: ClassVar[bool] = False  # run after the cheap expression checks, only on surviving rows
+
+    def __init__(self, exclusion_writer=None, batch_size: int = 8192):
+        super().__init__(exclusion_writer, batch_size)
+
+    def expr(self) -> pl.Expr | None:
+        """A Utf8 expression over the pair frame: the drop reason, or null to keep."""
+        return None
+
+    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+        return frame.select(self.expr().alias("reason")).to_series()
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        return results(self.reasons(pair_frame(batch)))
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
+
+
+def drop_if(condition: pl.Expr, reason: str) -> pl.Expr:
+    return pl.when(condition).then(pl.lit(reason)).otherwise(pl.lit(None, dtype=pl.String))
+
+
+class EmptySide(PairCheck):
+    """Either side is empty or whitespace."""
+    name = "empty"
+
+    def expr(self):
+        return drop_if(either(lambda s: pl.col(s).str.strip_chars().str.len_chars() == 0), "empty")
+
+
+class Length(PairCheck):
+    """Either side shorter than `min_words` or longer than `max_words` English-equivalent words (CJK characters count
+    1/1.6 word, 1/2.2 in Japanese). Reasons `too_short`, `too_long`."""
+    name = "length"
+
+    def __init__(self, min_words: float = 1, max_words: float = 250, **kw):
+        super().__init__(**kw)
+        self.min_words, self.max_words = min_words, max_words
+
+    def expr(self):
+        return (pl.when(either(lambda s: word_count(s) < self.min_words)).then(pl.lit("too_short"))
+                .when(either(lambda s: word_count(s) > self.max_words)).then(pl.lit("too_long"))
+                .otherwise(pl.lit(None, dtype=pl.String)))
+
+
+class LengthRatio(PairCheck):
+    """Longer side / shorter side, in English-equivalent words (so CJK compares fairly with spaced languages),
+    smoothed by `slack` words so that 1-word vs 3-word pairs are not punished; drop above `max_ratio`."""
+    name = "length_ratio"
+
+    def __init__(self, max_ratio: float = 2.5, slack: float = 2.0, **kw):
+        super().__init__(**kw)
+        self.max_ratio, self.slack = max_ratio, slack
+
+    def expr(self):
+        a, b = word_count("src"), word_count("ref")
+        ratio = (pl.max_horizontal(a, b) + self.slack) / (pl.min_horizontal(a, b) + self.slack)
+        return drop_if(ratio > self.max_ratio, "length_ratio")
+
+
+def _canonical(side: str) -> pl.Expr:
+    return pl.col(side).str.to_lowercase().str.replace_all(r"[\W_]+", "")
+
+
+class CopiedSource(PairCheck):
+    """The reference is the source again (after case folding and dropping punctuation and spaces)."""
+    name = "copied_source"
+
+    def expr(self):
+        return drop_if((_canonical("src") == _canonical("ref")) & (_canonical("src").str.len_chars() > 0),
+                       "copied_source")
+
+
+class NonText(PairCheck):
+    """A side made only of numbers and symbols: fewer than `min_letter_ratio` of its non-space characters are
+    letters. Reason `no_letters`."""
+    name = "non_text"
+
+    def __init__(self, min_letter_ratio: float = 0.3, **kw):
+        super().__init__(**kw)
+        self.min_letter_ratio = min_letter_ratio
+
+    def expr(self):
+        def bad(s):
+            letters = pl.col(s).str.count_matches(r"\p{L}")
+            chars = pl.col(s).str.replace_all(r"\s+", "").str.len_chars()
+            return letters < self.min_letter_ratio * chars
+        return drop_if(either(bad), "no_letters")
+
+
+class Repetition(PairCheck):
+    """Repeated words and runaway repetition: one token (a word, or a character for CJK) `max_run` or more times in
+    a row (CJK: two more), or a side of at least `min_tokens` tokens where more than `max_repeated` of its token
+    trigrams are repeats of earlier ones (a phrase looping). Only letters count as tokens, so digit and emoji runs
+    pass."""
+    name = "repetition"
+
+    def __init__(self, max_run: int = 4, min_tokens: int = 12, max_repeated: float = 0.3, **kw):
+        super().__init__(**kw)
+        self.max_run, self.min_tokens, self.max_repeated = max_run, min_tokens, max_repeated
+
+    def expr(self):
+        def bad(s):
+            text = pl.col(s).str.to_lowercase()
+            tokens = pl.when(unspaced(s)).then(text.str.extract_all(r"\p{L}")).otherwise(text.str.extract_all(r"\p{L}+"))
+            max_run = pl.when(unspaced(s)).then(self.max_run + 2).otherwise(self.max_run)
+            runs = tokens.list.eval(pl.element().rle().struct.field("len").max()).list.first()
+            trigrams = tokens.list.eval(pl.concat_str(pl.element(), pl.element().shift(-1), pl.element().shift(-2),
+                                                      separator=" ").drop_nulls())
+            n = trigrams.list.len()
+            repeated = (n - trigrams.list.n_unique()) > self.max_repeated * n
+            return (runs >= max_run) | ((tokens.list.len() >= self.min_tokens) & repeated)
+        return drop_if(either(bad), "repetition")
+
+
+class Mojibake(PairCheck):
+    """UTF-8 decoded as cp1252/latin-1 ("Ã©", "â€™"), the U+FFFD replacement character or C1 control characters.
+    Reason `bad_encoding`."""
+    name = "mojibake"
+
+    def expr(self):
+        return drop_if(either(lambda s: pl.col(s).str.contains(MOJIBAKE_PATTERN)), "bad_encoding")
+
+
+def _multiset(side: str, pattern: str, strip: str | None = None) -> pl.Expr:
+    found = pl.col(side).str.extract_all(pattern)
+    if strip:
+        found = found.list.eval(pl.element().str.replace_all(strip, ""))
+    return found.list.sort()
+
+
+class Numbers(PairCheck):
+    """Numbers that disagree: the sets of numbers with at least `min_digits` digits (separators removed, so
+    1,000 = 1.000 = 1 000) differ between the sides. Single digits are often spelled out, so they are ignored by
+    default, and so are pairs where one side has no digits at all. Reason `number_mismatch`."""
+    name = "numbers"
+
+    def __init__(self, min_digits: int = 2, **kw):
+        super().__init__(**kw)
+        self.min_digits = min_digits
+
+    def expr(self):
+        def numbers(s):
+            text = pl.col(s).str.normalize("NFKC").str.replace_all(URL_PATTERN, " ")  # URLs are the urls check's
+            found = text.str.extract_all(NUMBER_PATTERN).list.eval(
+                pl.element().str.replace_all(r"[^\d]", "").str.strip_chars_start("0"))
+            return found.list.eval(pl.element().filter(pl.element().str.len_chars() >= self.min_digits)).list.unique()
+        src, ref = numbers("src"), numbers("ref")
+        # only when both sides write numbers in digits: "二十大" / "six million" are not comparable
+        both = (src.list.len() > 0) & (ref.list.len() > 0)
+        return drop_if(both & (src.list.set_symmetric_difference(ref).list.len() > 0), "number_mismatch")
+
+
+class Urls(PairCheck):
+    """URLs and e-mail addresses must be carried over unchanged. Reason `url_mismatch`."""
+    name = "urls"
+
+    def expr(self):
+        def urls(s):
+            return _multiset(s, URL_PATTERN).list.eval(pl.element().str.strip_chars_end(".,;:!?)").str.to_lowercase())
+        return drop_if(urls("src").list.sort() != urls("ref").list.sort(), "url_mismatch")
+
+
+class Placeholders(PairCheck):
+    """Format placeholders (%s, {0}, {{name}}, ${x}), markup tags and HTML entities must match as multisets.
+    Reason `placeholder_mismatch`."""
+    name = "placeholders"
+
+    def expr(self):
+        return drop_if(_multiset("src", PLACEHOLDER_PATTERN, r"\s") != _multiset("ref", PLACEHOLDER_PATTERN, r"\s"),
+                       "placeholder_mismatch")
+
+
+class Language(PairCheck):
+    """Each side in its declared language (fasttext lid.176, script checks, langdetect on doubtful text).
+    Reasons: `swapped` when the source reads as the target language and the reference as the source language,
+    `lang_mismatch` when either side is in the wrong language."""
+    name = "language"
+    expensive = True
+
+    def __init__(self, short_chars: int = 25, min_letters: int = 10, max_chars: int = 120, **kw):
+        super().__init__(**kw)
+        self.identifier = LanguageIdentifier(short_chars=short_chars, min_letters=min_letters, max_chars=max_chars)
+
+    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+        src, ref = frame["src"].to_list(), frame["ref"].to_list()
+        sl, tl = frame["src_lang"].to_list(), frame["tgt_lang"].to_list()
+        known = [bool(a and b) for a, b in zip(sl, tl)]
+        src_ok = self.identifier.agrees(src, sl)
+        ref_ok = self.identifier.agrees(ref, tl)
+        out: list[str | None] = []
+        bad = [i for i, (k, a, b) in enumerate(zip(known, src_ok, ref_ok)) if k and not (a and b)]
+        swapped = set()
+        if bad:
+            sw_src = self.identifier.agrees([src[i] for i in bad], [tl[i] for i in bad])
+            sw_ref = self.identifier.agrees([ref[i] for i in bad], [sl[i] for i in bad])
+            swapped = {i for i, a, b in zip(bad, sw_src, sw_ref) if a and b and sl[i] != tl[i]}
+        bad_set = set(bad)
+        for i in range(len(src)):
+            out.append("swapped" if i in swapped else "lang_mismatch" if i in bad_set else None)
+        return pl.Series("reason", out, dtype=pl.String)
+
+
+class PairFilters(PairCheck):
+    """Several pair checks as one step; the first failing check (in the given order, expensive ones last) names
+    the reason."""
+    name = "pair_filters"
+
+    def __init__(self, checks: list[PairCheck], **kw):
+        self.checks = checks
+        super().__init__(**kw)
+
+    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+        cheap = [c.expr() for c in self.checks if not c.expensive]
+        reason = (frame.select(pl.coalesce(cheap).alias("reason")).to_series() if cheap
+                  else pl.Series("reason", [None] * frame.height, dtype=pl.String))
+        for check in (c for c in self.checks if c.expensive):
+            todo = reason.is_null()
+            if not todo.any():
+                break
+            found = check.reasons(frame.filter(todo))
+            reason = reason.scatter(todo.arg_true(), found)
+        return reason
+
+    def __repr__(self):
+        return f"PairFilters({', '.join(c.name for c in self.checks)})"
+
+
+PAIR_CHECKS: dict[str, type[PairCheck]] = {c.name: c for c in (
+    EmptySide, Length, LengthRatio, CopiedSource, NonText, Repetition, Mojibake, Numbers, Urls, Placeholders,
+    Language)}
+DEFAULT_PAIR_CHECKS = ["empty", "length", "non_text", "mojibake", "copied_source", "repetition", "length_ratio",
+                       "numbers", "urls", "placeholders", "language"]

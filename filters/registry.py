@@ -1,0 +1,66 @@
+"""Filters by registered name, and the defaults per input kind: what a recipe's `filters:` section builds.
+
+Default pair filters, in order (reason names in brackets):
+  empty [empty], length [too_short, too_long], non_text [no_letters], mojibake [bad_encoding],
+  copied_source [copied_source], repetition [repetition], length_ratio [length_ratio], numbers [number_mismatch],
+  urls [url_mismatch], placeholders [placeholder_mismatch], language [lang_mismatch, swapped]
+  (language is left out when either language is unknown; copied_source when both languages are the same).
+Default dialogue filters: structure [bad_structure], refusal [refusal, meta_talk],
+  compliance [revision_ignored, revision_unchanged], faithfulness [unfaithful], turn_language [lang_mismatch].
+Not in the defaults: decontaminate [contaminated] (needs evaluation files).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from datatrove.pipeline.filters.base_filter import BaseFilter
+
+from redraft.errors import UsageError
+
+from .config import FilterSpec, FiltersField
+from .decontaminate import Decontaminate
+from .dialogue_filters import DEFAULT_DIALOGUE_FILTERS, DIALOGUE_FILTERS, UNKNOWN_LANGS
+from .pair_filters import DEFAULT_PAIR_CHECKS, PAIR_CHECKS, PairCheck, PairFilters
+from .text import base_lang
+
+FILTERS: dict[str, type[BaseFilter]] = {**PAIR_CHECKS, **DIALOGUE_FILTERS, Decontaminate.name: Decontaminate}
+
+
+def default_specs(src_lang: str, tgt_lang: str, kind: Literal["pair", "dialogue"]) -> list[FilterSpec]:
+    if kind == "dialogue":
+        return [FilterSpec(name=n) for n in DEFAULT_DIALOGUE_FILTERS]
+    src, tgt = base_lang(src_lang or ""), base_lang(tgt_lang or "")
+    names = list(DEFAULT_PAIR_CHECKS)
+    if src in UNKNOWN_LANGS or tgt in UNKNOWN_LANGS:
+        names.remove("language")
+    if src == tgt:
+        names.remove("copied_source")
+    return [FilterSpec(name=n) for n in names]
+
+
+def make_filter(spec: FilterSpec) -> BaseFilter:
+    cls = FILTERS.get(spec.name)
+    if cls is None:
+        raise UsageError(f"unknown filter {spec.name!r}; known filters: {', '.join(sorted(FILTERS))}")
+    try:
+        return cls(**spec.params)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"filter {spec.name!r}: bad params {spec.params}: {e}") from None
+
+
+def build_filters(spec: FiltersField, src_lang: str, tgt_lang: str,
+                  kind: Literal["pair", "dialogue"]) -> list[BaseFilter]:
+    """The filter steps for a recipe's `filters` field. Consecutive pair checks are fused into one `PairFilters`
+    step (one polars pass per batch; the first failing check names the reason)."""
+    specs = default_specs(src_lang, tgt_lang, kind) if spec == "default" else list(spec)
+    steps: list[BaseFilter] = []
+    for s in specs:
+        step = make_filter(FilterSpec.model_validate(s) if isinstance(s, dict) else s)
+        if isinstance(step, PairCheck):
+            if steps and isinstance(steps[-1], PairFilters):
+                steps[-1].checks.append(step)
+                continue
+            step = PairFilters([step])
+        steps.append(step)
+    return steps

@@ -1,0 +1,63 @@
+"""Text normalisation and the small per-language facts curation needs (which languages are written without spaces)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Languages written without spaces between words: lengths are counted in characters, n-grams are character n-grams.
+CJK_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu"})
+# Characters per English-equivalent word in those languages (used to compare lengths across a pair).
+CHARS_PER_WORD = {"zh": 1.6, "ja": 2.2, "yue": 1.6, "wuu": 1.6, "th": 5.0, "lo": 5.0, "km": 5.0, "my": 5.0, "bo": 4.0}
+
+_PUNCT_OR_SPACE = re.compile(r"[\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+# Regular-expression fragments shared by the polars checks (Rust regex syntax; also valid for Python `re`).
+CJK_CHAR = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]"
+URL_PATTERN = r"(?i)(?:https?://|www\.)[!#-;=?-~]+|[A-Za-z0-9.+_-]+@[A-Za-z0-9-]+\.[A-Za-z0-9.]+"
+# Printf/format placeholders, template variables and markup tags or entities that a translation must carry over.
+PLACEHOLDER_PATTERN = r"%(?:\d+\$)?[sd]\b|%\(\w+\)[sd]|\{\{?\s*\w*\s*\}\}?|\$\{\w+\}|</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>|&#?\w+;"
+# UTF-8 read as cp1252/latin-1 ("Ã©", "â€™", "Ã¤"), the replacement character and C1 controls.
+MOJIBAKE_PATTERN = r"[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122¡-¿]|â€[\x80-\xbf\u0153\u2122\u201c\u201d\u02dc\u0161\u201e\u00a6]|\ufffd|[\x80-\x9f]|ï»¿"
+NUMBER_PATTERN = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?"
+
+
+def normalize(text: str) -> str:
+    """Canonical form for comparisons and exact dedupe: NFKC, case-folded, punctuation and spacing removed."""
+    return _PUNCT_OR_SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def base_lang(code: str) -> str:
+    """'zh-cn' / 'zh_Hans' / '__label__zh' -> 'zh'."""
+    return code.removeprefix("__label__").replace("_", "-").split("-")[0].lower()
+
+
+def is_cjk(lang: str) -> bool:
+    return base_lang(lang) in CJK_LANGS
+
+
+def word_count(text: str, lang: str) -> float:
+    """Length in English-equivalent words: whitespace tokens, or characters / CHARS_PER_WORD for unspaced scripts."""
+    lang = base_lang(lang)
+    if lang in CJK_LANGS:
+        return len(_SPACES.sub("", text)) / CHARS_PER_WORD.get(lang, 1.6)
+    return float(len(text.split()))
+
+
+def shingles(text: str, lang: str, n: int | None = None) -> set[str]:
+    """Word n-grams (n=2) for spaced languages, character n-grams (n=3) for unspaced ones, over `normalize(text)`.
+
+    Texts shorter than n units give one shingle (the whole text), so even one-word items can be compared."""
+    norm = normalize(text)
+    if is_cjk(lang):
+        units: list[str] | str = norm.replace(" ", "")
+        n = n or 3
+        if len(units) <= n:
+            return {units} if units else set()
+        return {units[i:i + n] for i in range(len(units) - n + 1)}
+    units = norm.split()
+    n = n or 2
+    if len(units) <= n:
+        return {" ".join(units)} if units else set()
+    return {" ".join(units[i:i + n]) for i in range(len(units) - n + 1)}
