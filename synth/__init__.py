@@ -1,0 +1,1 @@
+"""Synthesis: teacher LLMs expand parallel pairs into interactive translation dialogues (see step.py)."""

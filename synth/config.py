@@ -20,6 +20,12 @@ class TeacherConfig(BaseModel):
     max_tokens: int = Field(256, ge=1)  # per completion
     max_retries: int = Field(6, ge=0)
     batch_size: int = Field(16, ge=1)  # embedded only: prompts generated together
+    requests_per_minute: float | None = Field(None, gt=0)  # client-side limits; x-ratelimit-* headers also apply
+    tokens_per_minute: float | None = Field(None, gt=0)
+    send_seed: bool = True  # pass a per-request `seed` derived from the item (servers that reject it: false)
+    # USD per million tokens, for cost accounting and `synth.max_cost`; None: cost is not tracked
+    price_per_million_prompt_tokens: float | None = Field(None, ge=0)
+    price_per_million_completion_tokens: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _openai_needs_a_model(self):
@@ -38,3 +44,13 @@ class SynthConfig(BaseModel):
     request_in_source_language: float = Field(0.5, ge=0, le=1)
     # a third language for the "third_language" revision kind, per source language; "default" picks one
     third_languages: list[str] | Literal["default"] = "default"
+    # a system turn opening every dialogue (sent to the teacher and kept in the row); None: no system turn
+    system_prompt: str | None = None
+    # budget over all teacher calls of the run (cached calls included, so a re-run with the same budget stops at the
+    # same place and a larger one goes on); items that need a call past it are rejected as `budget_exhausted`
+    max_cost: float | None = Field(None, gt=0)  # USD, needs the teacher's price fields
+    max_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens
+    # items synthesised at once (a sliding window over the input, so memory stays bounded); None: 4 x concurrency
+    max_in_flight: int | None = Field(None, ge=1)
+    # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
+    fail_fast_after: int = Field(16, ge=1)

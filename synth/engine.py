@@ -1,0 +1,129 @@
+"""The synthesis engine of one worker: an event loop on its own thread running many dialogues at once, with the
+teachers, the response cache and the budget they share.
+
+A dialogue whose calls fail for good comes back as its `TeacherError` (the item is rejected with that reason).
+Errors that condemn the whole run (bad key, wrong URL or model, or most items failing) become `TeacherUnavailable`:
+every dialogue still running is cancelled and the error is raised to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections import Counter
+from pathlib import Path
+
+from redraft.synth.budget import Budget
+from redraft.synth.cache import ResponseCache
+from redraft.synth.calls import TeacherCalls
+from redraft.synth.dialogue import synthesize_dialogue
+from redraft.synth.errors import BudgetExhausted, TeacherError, TeacherUnavailable
+from redraft.synth.openai_teacher import resolve_api_key
+from redraft.synth.progress import Progress
+from redraft.synth.revisions import resolve_mix
+from redraft.synth.teacher import make_teacher
+from redraft.types import Dialogue, ParallelPair
+
+CACHE_FOLDER = "synth-cache"
+FAILING_SHARE = 0.8  # with at least `synth.fail_fast_after` failures, this share of failed items stops the run
+
+
+class SynthesisEngine:
+    def __init__(self, recipe, state_dir: str | Path, rank: int = 0, total_items: int | None = None):
+        self.recipe, self.synth = recipe, recipe.synth
+        self.mix = resolve_mix(self.synth.revisions)
+        teachers = [("assistant", recipe.teacher)] + ([("user", recipe.user_teacher)] if recipe.user_teacher else [])
+        for _, config in teachers:
+            if config.provider == "openai":
+                resolve_api_key(config)  # fail before anything starts when the key is missing
+        self.http_status = Counter()
+        self.cache = ResponseCache(Path(state_dir) / CACHE_FOLDER, f"responses-{rank:05d}")
+        self.budget = Budget(self.synth.max_cost, self.synth.max_tokens)
+        self.calls = {role: TeacherCalls(role, config, make_teacher(config, on_response=self._count_status),
+                                         self.cache, self.budget) for role, config in teachers}
+        t = recipe.teacher
+        self.max_in_flight = self.synth.max_in_flight or 4 * (t.batch_size if t.provider == "embedded"
+                                                              else t.max_concurrency)
+        self.progress = Progress(total_items, self.budget)
+        self.failures: Counter = Counter()
+        self.finished = 0
+        self.fatal: BaseException | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="redraft-synth", daemon=True)
+        self._thread.start()
+
+    def _count_status(self, status: int) -> None:
+        self.http_status[status] += 1
+
+    def submit(self, pair: ParallelPair) -> concurrent.futures.Future:
+        return asyncio.run_coroutine_threadsafe(self._run(pair), self.loop)
+
+    async def _run(self, pair: ParallelPair) -> Dialogue | TeacherError:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            dialogue = await synthesize_dialogue(pair, seed=self.recipe.seed, synth=self.synth, mix=self.mix,
+                                                 assistant=self.calls["assistant"], user=self.calls.get("user"))
+            self.finished += 1
+            self.progress.item_done(True)
+            return dialogue
+        except TeacherUnavailable as e:
+            self._give_up(e)
+            raise
+        except TeacherError as e:
+            self.finished += 1
+            self.failures[e.reason] += 1
+            self.progress.item_done(False)
+            self._check_failing(e)
+            return e
+        finally:
+            self._tasks.discard(task)
+
+    def _check_failing(self, last: TeacherError) -> None:
+        failed = sum(n for reason, n in self.failures.items() if reason != BudgetExhausted("").reason)
+        if failed >= self.synth.fail_fast_after and failed >= FAILING_SHARE * self.finished:
+            t = self.recipe.teacher
+            self._give_up(TeacherUnavailable(
+                f"teacher {t.model!r} at {t.base_url or 'api.openai.com'}: {failed} of {self.finished} items failed "
+                f"({dict(self.failures)}); last error: {last}. Check teacher.base_url, teacher.model and the "
+                f"server; completed calls are cached, so re-running resumes"))
+
+    def _give_up(self, error: TeacherUnavailable) -> None:
+        if self.fatal is None:
+            self.fatal = error
+            for task in list(self._tasks):
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+    def result(self, future: concurrent.futures.Future) -> Dialogue | TeacherError:
+        """Wait for one item; raises the run's fatal error if there is one."""
+        try:
+            outcome = future.result()
+        except (concurrent.futures.CancelledError, asyncio.CancelledError):
+            outcome = None
+        if self.fatal is not None:
+            raise self.fatal
+        if outcome is None:
+            raise RuntimeError("a dialogue was cancelled")
+        return outcome
+
+    def close(self) -> None:
+        async def shutdown():
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for calls in self.calls.values():
+                await calls.teacher.close()
+
+        if self.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=30)
+            except Exception:  # noqa: BLE001 - closing must not hide the error that brought us here
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=30)
+        self.loop.close()
+        self.cache.close()
+        self.progress.close()

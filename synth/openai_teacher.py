@@ -1,0 +1,116 @@
+"""A teacher behind an OpenAI-compatible chat-completions endpoint, through the official `openai` client.
+
+The client retries 429 (honouring `Retry-After`), 5xx, timeouts and dropped connections itself. What it lacks, and
+this adds: flow control shared by all requests (synth/ratelimit.py), a retry when a 200 reply is truncated, invalid or
+empty, and a verdict on errors that mean the endpoint is unusable (bad key, wrong URL or model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from urllib.parse import urlparse
+
+import openai
+
+from redraft.synth.errors import TeacherError, TeacherUnavailable
+from redraft.synth.ratelimit import RateLimiter
+from redraft.synth.teacher import Completion
+
+PLACEHOLDER_KEY = "sk-no-key-needed"  # local servers ignore the key, but the client insists on one
+
+
+def _is_local(base_url: str | None) -> bool:
+    host = urlparse(base_url).hostname if base_url else None
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def resolve_api_key(config) -> str:
+    key = os.environ.get(config.api_key_env) if config.api_key_env else None
+    if key:
+        return key
+    if config.base_url and (_is_local(config.base_url) or not config.api_key_env):
+        return PLACEHOLDER_KEY
+    raise TeacherUnavailable(
+        f"teacher {config.model!r}: the API key variable {config.api_key_env!r} is not set "
+        f"(export {config.api_key_env}=..., or set teacher.api_key_env: null for a server without keys)")
+
+
+class OpenAITeacher:
+    def __init__(self, config, *, on_response=None):
+        self.config = config
+        self.model = config.model
+        self.params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
+        self.uses_seed = config.send_seed
+        self.limiter = RateLimiter(config.max_concurrency, config.requests_per_minute, config.tokens_per_minute)
+        self._on_response = on_response
+        self._client: openai.AsyncOpenAI | None = None
+        self.retries_invalid = 0  # 200 replies that could not be used and were asked again
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        if self._client is None:  # inside the running loop: httpx binds its pool to it
+            async def hook(response):
+                self.limiter.on_response(response.status_code, response.headers)
+                if self._on_response:
+                    self._on_response(response.status_code)
+
+            import httpx2
+
+            http = openai.DefaultAsyncHttpxClient(
+                event_hooks={"response": [hook]},
+                limits=httpx2.Limits(max_connections=self.config.max_concurrency + 8,
+                                     max_keepalive_connections=self.config.max_concurrency + 8))
+            self._client = openai.AsyncOpenAI(
+                base_url=self.config.base_url, api_key=resolve_api_key(self.config), timeout=self.config.timeout,
+                max_retries=self.config.max_retries, http_client=http)
+        return self._client
+
+    async def complete(self, messages, *, seed: int) -> Completion:
+        estimated = sum(len(m["content"]) for m in messages) // 3 + self.params["max_tokens"]
+        extra = {"seed": seed} if self.config.send_seed else {}
+        last: Exception | None = None
+        for attempt in range(self.config.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(min(8.0, 0.25 * 2 ** attempt))
+            async with self.limiter.slot(estimated):
+                try:
+                    reply = await self.client.chat.completions.create(
+                        model=self.model, messages=messages, **self.params, **extra)
+                    choice = reply.choices[0] if reply.choices else None
+                    text = choice.message.content if choice and choice.message else None
+                except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
+                    raise TeacherUnavailable(f"teacher {self.model!r} at {self.config.base_url or 'api.openai.com'}"
+                                             f" refused the API key from ${self.config.api_key_env}: {e}") from None
+                except openai.NotFoundError as e:
+                    raise TeacherUnavailable(f"teacher {self.model!r}: {self.config.base_url or 'api.openai.com'} "
+                                             f"has no such model or endpoint (check teacher.base_url and "
+                                             f"teacher.model): {e}") from None
+                except openai.RateLimitError as e:
+                    raise TeacherError("rate_limited", str(e)) from None
+                except openai.APITimeoutError as e:
+                    raise TeacherError("timeout", str(e)) from None
+                except openai.APIConnectionError as e:
+                    raise TeacherError("connection_error", f"{e} ({e.__cause__!r})") from None
+                except openai.InternalServerError as e:
+                    raise TeacherError("server_error", str(e)) from None
+                except openai.APIStatusError as e:
+                    raise TeacherError("bad_request" if e.status_code < 500 else "server_error", str(e)) from None
+                except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError) as e:
+                    # a 200 whose body is truncated or not a chat completion: the client does not retry these
+                    last = TeacherError("invalid_response", repr(e))
+                    self.retries_invalid += 1
+                    continue
+            if not text:
+                last = TeacherError("empty_response", f"finish_reason={getattr(choice, 'finish_reason', None)}")
+                continue
+            usage = reply.usage
+            prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (estimated, 0)
+            self.limiter.used_tokens(estimated, prompt + completion)
+            return Completion(text, prompt or 0, completion or 0, choice.finish_reason or "stop")
+        raise last
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
