@@ -21,6 +21,10 @@ class DedupeConfig(BaseModel):
 
     exact: bool = True
     near: bool = False  # MinHash LSH near-duplicates
+    threshold: float = 0.8  # near duplicates: estimated Jaccard similarity of token-bigram shingles
+    num_perm: int = 64
+    bands: int = 10
+    rows: int = 4
 
 
 # `default` picks the defaults for the language pair and input kind; `[]` turns filtering off.

@@ -12,6 +12,8 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from redraft.errors import UsageError
+
 from .config import DedupeConfig, DedupeField
 from .text import normalize
 
@@ -52,7 +54,9 @@ def resolve(cfg: DedupeField) -> DedupeConfig | None:
 
 
 def build_dedupe(cfg: DedupeField, kind: Kind) -> list[PipelineStep]:
-    """Dedupe steps for the `dedupe` field: `false` → none; `default`/`true` → DedupeConfig() (exact only)."""
+    """Dedupe steps for the `dedupe` field: `false` → none; `default`/`true` → DedupeConfig() (exact only);
+    `near: true` adds MinHash LSH near-dedupe (filters/minhash.py) after the exact step. Bad near-dedupe settings
+    raise UsageError."""
     cfg = resolve(cfg)
     if cfg is None:
         return []
@@ -62,9 +66,12 @@ def build_dedupe(cfg: DedupeField, kind: Kind) -> list[PipelineStep]:
     if cfg.near:
         from .minhash import NearDedupe
 
-        steps.append(NearDedupe(**near_params(cfg)))
+        try:
+            steps.append(NearDedupe(**near_params(cfg)))
+        except ValueError as e:
+            raise UsageError(f"dedupe: {e}") from None
     return steps
 
 
 def near_params(cfg: DedupeConfig) -> dict:
-    return {}
+    return dict(threshold=cfg.threshold, num_perm=cfg.num_perm, bands=cfg.bands, rows=cfg.rows)

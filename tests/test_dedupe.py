@@ -27,3 +27,29 @@ def test_dialogue_exact_dedupe_looks_at_turns():
 
 def test_dedupe_off():
     assert build_dedupe(False, "pair") == []
+
+
+def test_near_dedupe_short_and_cjk_texts_keep_the_first():
+    docs = [doc("zh", "en", "我们明天早上九点在火车站见面吧", "Let's meet at the train station at nine tomorrow morning.", i=0),
+            doc("zh", "en", "我们明天早上九点在火车站见面吧。", "Let us meet at the train station at nine tomorrow morning.", i=1),
+            doc("zh", "en", "今天的天气非常好，适合去公园散步", "The weather is lovely today, good for a walk in the park.", i=2),
+            doc("de", "en", "Danke", "Thanks", i=3), doc("de", "en", "Danke!", "Thanks!", i=4),
+            doc("de", "en", "Bitte", "Please", i=5)]
+    steps = build_dedupe(DedupeConfig(exact=False, near=True), "pair")
+    assert run_steps(steps, docs) == ["zhen-0", "zhen-2", "deen-3", "deen-5"]
+
+
+def test_near_dedupe_does_not_depend_on_batch_size():
+    import random
+
+    from redraft.filters.minhash import NearDedupe
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(300)]
+    base = [" ".join(rng.choices(words, k=20)) for _ in range(200)]
+    texts = base + [t + " extra" for t in base[:50]]
+    rng.shuffle(texts)
+    docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(texts)]
+    kept = [run_steps([NearDedupe(batch_size=b)], docs) for b in (1, 7, 4096)]
+    assert kept[0] == kept[1] == kept[2]
+    assert len(kept[0]) <= 205  # about 50 planted near-duplicates dropped

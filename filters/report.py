@@ -1,0 +1,159 @@
+"""Reports for `redraft stats` and the dataset card: the funnel (stats.json), length, language and revision-kind
+summaries of the kept rows, and PNG plots of them.
+
+stats.json (SPEC): {"input": N, "kept": K, "dropped": {reason: n}, "failed": {reason: n}} with
+input == kept + sum(dropped) + sum(failed). Rows are read lazily with polars, one column set at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+ROW_SUFFIXES = (".parquet", ".jsonl", ".json")
+
+
+def row_files(path: Path) -> list[Path]:
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    root = path / "data" if (path / "data").is_dir() else path
+    return sorted(f for f in root.rglob("*") if f.suffix in ROW_SUFFIXES and f.is_file())
+
+
+def scan(files: list[Path]) -> pl.LazyFrame:
+    parquet = [str(f) for f in files if f.suffix == ".parquet"]
+    frames = [pl.scan_parquet(parquet)] if parquet else []
+    frames += [pl.scan_ndjson(str(f)) for f in files if f.suffix in (".jsonl", ".json")]
+    if not frames:
+        return pl.LazyFrame({"source_text": []}, schema={"source_text": pl.String})
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def funnel(path: Path, kept: int) -> dict:
+    """stats.json when the folder has one; else input = kept + rejected rows, reasons from rejected/."""
+    path = Path(path)
+    if path.is_dir() and (path / "stats.json").is_file():
+        return json.loads((path / "stats.json").read_text())
+    stats = {"input": kept, "kept": kept, "dropped": {}, "failed": {}}
+    rejected = row_files(path / "rejected") if path.is_dir() and (path / "rejected").is_dir() else []
+    if rejected:
+        counts = scan(rejected).group_by("status", "reason").len().collect()
+        for status, reason, n in counts.iter_rows():
+            stats.setdefault(status or "dropped", {})[reason or "unknown"] = n
+            stats["input"] += n
+    return stats
+
+
+def summarize(rows_dir_or_files) -> dict:
+    """The funnel plus summaries of the kept rows: counts by language pair, revision kind and number of turns,
+    and source/reference length quantiles (characters)."""
+    files = row_files(rows_dir_or_files) if not isinstance(rows_dir_or_files, list) else list(map(Path, rows_dir_or_files))
+    rows = scan(files)
+    cols = rows.collect_schema().names()
+    kept = rows.select(pl.len()).collect().item()
+    stats = funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
+        {"input": kept, "kept": kept, "dropped": {}, "failed": {}}
+    summary: dict = {}
+    if {"src_lang", "tgt_lang"} <= set(cols):
+        langs = rows.group_by("src_lang", "tgt_lang").len().sort("len", descending=True).collect()
+        summary["languages"] = {f"{a}-{b}": n for a, b, n in langs.iter_rows()}
+    if "revisions" in cols:
+        kinds = rows.select(pl.col("revisions").explode().drop_nulls()).group_by("revisions").len() \
+            .sort("len", descending=True).collect()
+        summary["revision_kinds"] = dict(kinds.iter_rows())
+    if "messages" in cols:
+        turns = rows.select(pl.col("messages").list.len().alias("turns")).group_by("turns").len().sort("turns").collect()
+        summary["turns"] = {str(t): n for t, n in turns.iter_rows()}
+    lengths = {}
+    for col in ("source_text", "reference_text"):
+        if col in cols:
+            q = rows.select([pl.col(col).str.len_chars().quantile(p).alias(str(p)) for p in (0.05, 0.5, 0.95)]
+                            + [pl.col(col).str.len_chars().mean().alias("mean")]).collect()
+            lengths[col] = {k: (None if v is None else round(float(v), 1)) for k, v in q.row(0, named=True).items()}
+    summary["lengths"] = lengths
+    return {**stats, "summary": summary}
+
+
+def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
+    """PNG plots into out_dir: funnel, lengths, languages and (dialogues) revision kinds. `rows`: a folder, files,
+    or a polars (lazy) frame of kept rows. Returns the written paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(rows, (str, Path, list)):
+        rows = scan(row_files(rows) if not isinstance(rows, list) else list(map(Path, rows)))
+    rows = rows.lazy()
+    cols = rows.collect_schema().names()
+    summary = stats.get("summary") or summarize_frame(rows)
+    written = []
+
+    def save(fig, name):
+        path = out_dir / f"{name}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+
+    stages = [("input", stats["input"])] + [(f"{s}: {r}", n) for s in ("dropped", "failed")
+                                             for r, n in sorted(stats.get(s, {}).items(), key=lambda x: -x[1])]
+    stages.append(("kept", stats["kept"]))
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(stages) + 1.2))
+    ax.barh([s for s, _ in stages][::-1], [n for _, n in stages][::-1], color="tab:blue")
+    ax.set_xlabel("items")
+    ax.set_title("funnel")
+    save(fig, "funnel")
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for col in ("source_text", "reference_text"):
+        if col in cols:
+            lens = rows.select(pl.col(col).str.len_chars()).collect().to_series().to_numpy()
+            if len(lens):
+                ax.hist(lens, bins=50, alpha=0.6, label=col)
+    ax.set_xlabel("characters")
+    ax.legend()
+    ax.set_title("lengths")
+    save(fig, "lengths")
+
+    for key, title in (("languages", "languages"), ("revision_kinds", "revision kinds")):
+        counts = summary.get(key) or {}
+        if counts:
+            fig, ax = plt.subplots(figsize=(7, 0.3 * len(counts) + 1.2))
+            ax.barh(list(counts)[::-1], list(counts.values())[::-1], color="tab:green")
+            ax.set_title(title)
+            save(fig, key)
+    return written
+
+
+def summarize_frame(rows: pl.LazyFrame) -> dict:
+    cols = rows.collect_schema().names()
+    out = {}
+    if {"src_lang", "tgt_lang"} <= set(cols):
+        out["languages"] = {f"{a}-{b}": n for a, b, n in rows.group_by("src_lang", "tgt_lang").len().collect().iter_rows()}
+    if "revisions" in cols:
+        out["revision_kinds"] = dict(rows.select(pl.col("revisions").explode().drop_nulls()).group_by("revisions")
+                                     .len().collect().iter_rows())
+    return out
+
+
+def print_report(input_path: str, plots: str | None = None) -> int:
+    """`redraft stats INPUT [--plots DIR]`: print the funnel and summaries, write the PNG plots."""
+    path = Path(input_path)
+    stats = summarize(path)
+    print(f"input {stats['input']}")
+    for status in ("dropped", "failed"):
+        for reason, n in sorted(stats.get(status, {}).items(), key=lambda x: -x[1]):
+            print(f"  {status} {reason}: {n}")
+    print(f"kept {stats['kept']}")
+    for key, values in stats["summary"].items():
+        print(f"{key}: {json.dumps(values, ensure_ascii=False)}")
+    out = Path(plots) if plots else (path / "plots" if path.is_dir() else path.parent / "plots")
+    for p in write_plots(out, stats, path):
+        print(f"plot {p}")
+    return 0
