@@ -44,10 +44,10 @@ def same_language(detected: str, expected: str) -> bool:
 
 
 class LanguageIdentifier:
-    """Batch language checks. A text is accepted when fasttext's top answer is the expected language; otherwise it is
-    rejected outright when fasttext is sure (p >= 0.9) and the text has at least `short_chars` letters, accepted when
-    it has fewer than `min_letters` letters (too short to judge), and else decided by fasttext's top-3 candidates and
-    langdetect. Only the first `max_chars` characters are read."""
+    """Batch language checks. After the script checks, a text is accepted when fasttext's top answer is the expected
+    language, when it has fewer than `min_letters` letters (too short to judge), or when the expected language is
+    among fasttext's top 3 with p >= 0.1; otherwise a text of `short_chars` letters or more is rejected and a
+    shorter one goes to langdetect. Only the first `max_chars` characters are read."""
 
     def __init__(self, short_chars: int = 25, min_letters: int = 10, max_chars: int = 300):
         self.short_chars, self.min_letters, self.max_chars = short_chars, min_letters, max_chars
@@ -96,12 +96,11 @@ class LanguageIdentifier:
             return True
         if letters < self.min_letters:
             return True  # too short to judge
-        if p >= 0.9 and letters >= self.short_chars:
-            return False
-        # Doubtful: the expected language must be among fasttext's candidates or be langdetect's answer.
         if any(same_language(l, lang) and q >= 0.1 for l, q in top):
-            return True
-        return lang in self._langdetect(text)
+            return True  # doubtful, but the expected language is among fasttext's candidates
+        if letters >= self.short_chars:
+            return False
+        return lang in self._langdetect(text[: self.max_chars])  # short text: langdetect's second opinion
 
     @cached_property
     def _langdetect_factory(self):
@@ -115,6 +114,7 @@ class LanguageIdentifier:
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = self._langdetect_factory.create()
+        detector.n_trial = 3  # 7 by default; 25 ms a call is too slow even for the few doubtful texts
         detector.append(text)
         try:
             return {base_lang(c.lang) for c in detector.get_probabilities() if c.prob >= 0.2}
