@@ -54,3 +54,10 @@ class SynthConfig(BaseModel):
     max_in_flight: int | None = Field(None, ge=1)
     # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
     fail_fast_after: int = Field(16, ge=1)
+
+    @model_validator(mode="after")
+    def _known_revision_kinds(self):
+        from redraft.synth.revisions import resolve_mix
+
+        resolve_mix(self.revisions)  # raises ValueError naming the unknown kinds
+        return self

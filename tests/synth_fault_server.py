@@ -1,0 +1,139 @@
+"""An OpenAI-compatible chat-completions server on loopback that misbehaves on purpose, for the synthesis tests and
+the overhead benchmark. Run: python tests/synth_fault_server.py --port 0 [--faults 0.5] [--latency 0.2]; it prints
+its port on the first line of stdout.
+
+Answers are a function of the request (model, messages, seed), so a faulty run and a clean run can be compared.
+The first attempt at a request is faulty with probability `--faults` (chosen by hashing the request: 429 with
+Retry-After, 500, a reply slower than the client's timeout, a truncated JSON body, a dropped connection); its retry
+is answered. Messages containing POISON always get a 500. GET /stats returns counters, including how many times
+each request was answered in full (`served`): a call "paid" twice shows up there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+from collections import Counter
+
+FAULTS = ("429", "500", "slow", "truncated", "drop")
+
+
+class FaultServer:
+    def __init__(self, faults: float, latency: float, slow_seconds: float, api_key: str | None, status_all: int | None):
+        self.faults, self.latency, self.slow_seconds = faults, latency, slow_seconds
+        self.api_key, self.status_all = api_key, status_all
+        self.attempts: Counter = Counter()
+        self.served: Counter = Counter()
+        self.counts: Counter = Counter()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                if not await self.respond(method, path, headers, body, writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    def send(writer, status: int, payload: bytes, extra: dict | None = None, length: int | None = None) -> None:
+        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Error"}[status]
+        head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json",
+                f"content-length: {len(payload) if length is None else length}"]
+        head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+
+    async def respond(self, method, path, headers, body, writer) -> bool:
+        if method == "GET" and path == "/stats":
+            stats = {"counts": dict(self.counts), "served": dict(self.served), "requests": sum(self.attempts.values())}
+            self.send(writer, 200, json.dumps(stats).encode())
+            await writer.drain()
+            return True
+        if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+            self.counts["401"] += 1
+            self.send(writer, 401, b'{"error": {"message": "invalid api key", "type": "invalid_request_error"}}')
+            await writer.drain()
+            return True
+        if self.status_all:
+            self.counts[str(self.status_all)] += 1
+            self.send(writer, self.status_all, b'{"error": {"message": "configured failure"}}')
+            await writer.drain()
+            return True
+        req = json.loads(body)
+        key = hashlib.blake2b(json.dumps([req["model"], req["messages"], req.get("seed")], sort_keys=True)
+                              .encode(), digest_size=8).hexdigest()
+        attempt = self.attempts[key]
+        self.attempts[key] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if any("POISON" in m["content"] for m in req["messages"]):
+            return self.fault("500", writer, key)
+        h = int(key, 16)
+        if attempt == 0 and (h % 10_000) < self.faults * 10_000:
+            return await self.async_fault(FAULTS[(h // 10_000) % len(FAULTS)], writer, key)
+        last = req["messages"][-1]["content"]
+        text = f"reply {key[:6]} to: {last[:60]}"
+        prompt_tokens = sum(len(m["content"]) for m in req["messages"]) // 4 + 1
+        reply = {"id": f"chatcmpl-{key}", "object": "chat.completion", "created": 0, "model": req["model"],
+                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text) // 4 + 1,
+                           "total_tokens": prompt_tokens + len(text) // 4 + 1}}
+        self.send(writer, 200, json.dumps(reply).encode(),
+                  {"x-ratelimit-remaining-requests": "1000", "x-ratelimit-reset-requests": "1s"})
+        await writer.drain()
+        self.served[key] += 1
+        self.counts["200"] += 1
+        return True
+
+    def fault(self, kind: str, writer, key: str) -> bool:
+        self.counts[kind] += 1
+        if kind == "429":
+            self.send(writer, 429, b'{"error": {"message": "slow down", "type": "rate_limit"}}', {"retry-after": "0.2"})
+        elif kind == "500":
+            self.send(writer, 500, b'{"error": {"message": "boom"}}')
+        elif kind == "truncated":
+            payload = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "mess'
+            self.send(writer, 200, payload)
+        return kind in ("429", "500", "truncated")
+
+    async def async_fault(self, kind: str, writer, key: str) -> bool:
+        if kind == "slow":
+            self.counts[kind] += 1
+            await asyncio.sleep(self.slow_seconds)  # past the client's timeout; then hang up without answering
+            return False
+        if kind == "drop":
+            self.counts[kind] += 1
+            return False
+        keep = self.fault(kind, writer, key)
+        await writer.drain()
+        return keep
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--faults", type=float, default=0.0)
+    p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--slow-seconds", type=float, default=3.0)
+    p.add_argument("--api-key-env", default=None, help="require this variable's value as the bearer token")
+    p.add_argument("--status-all", type=int, default=None, help="answer every request with this status")
+    a = p.parse_args()
+    key = os.environ[a.api_key_env] if a.api_key_env else None
+    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all)
+    srv = await asyncio.start_server(server.handle, "127.0.0.1", a.port, backlog=4096)
+    print(srv.sockets[0].getsockname()[1], flush=True)
+    async with srv:
+        await srv.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
