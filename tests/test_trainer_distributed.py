@@ -87,7 +87,8 @@ def test_exported_model_loads_and_generates(tmp_path, tiny_llama_dir, dialogue_d
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     data = [{"path": str(dialogue_dirs[0]), "weight": 2.0}, dialogue_dirs[1]]
-    cfg = make_config(tmp_path, tiny_llama_dir, data, "run", max_steps=2, packing=False)
+    cfg = make_config(tmp_path, tiny_llama_dir, data, "run", max_steps=2, packing=False,
+                      activation_checkpointing=True)
     assert train(str(cfg), ["lr=2e-3"], 1) == 0
     final = tmp_path / "run" / "final"
     model = AutoModelForCausalLM.from_pretrained(final)
@@ -111,11 +112,12 @@ def test_exported_model_loads_and_generates(tmp_path, tiny_llama_dir, dialogue_d
 def test_loss_falls_on_smollm2(tmp_path, smollm2_dir, dialogue_dirs):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    cfg = make_config(tmp_path, smollm2_dir, dialogue_dirs, "smol", max_steps=8, lr=1e-4, micro_batch_size=4,
-                      seq_len=256, lr_schedule="constant", optimizer="adamw", activation_checkpointing=True)
+    # one packed row of 128 tokens per step keeps this near a minute on 2 CPU cores
+    cfg = make_config(tmp_path, smollm2_dir, dialogue_dirs, "smol", max_steps=5, lr=2e-4, micro_batch_size=1,
+                      seq_len=128, lr_schedule="constant", optimizer="adamw")
     assert train(str(cfg), [], 1) == 0
     losses = [m["loss"] for m in metrics(tmp_path / "smol")]
-    assert sum(losses[-3:]) / 3 < 0.8 * sum(losses[:3]) / 3, losses
+    assert sum(losses[-2:]) / 2 < 0.7 * sum(losses[:2]) / 2, losses
     final = tmp_path / "smol" / "final"
     model = AutoModelForCausalLM.from_pretrained(final)
     tokenizer = AutoTokenizer.from_pretrained(final)
