@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Literal
 
+import yaml
+
 from datatrove.executor import LocalPipelineExecutor
 from loguru import logger
 
@@ -76,12 +78,18 @@ def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, ded
 
 
 def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, languages: list[str],
-            recipe_yaml: str | None, license: str = "apache-2.0") -> Path:
+            recipe_yaml: str, license: str = "apache-2.0") -> Path:
+    from redraft.filters.report import write_plots
+
     (staging / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    if recipe_yaml is not None:
-        (staging / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
+    (staging / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
+    import polars as pl
+
+    languages = set(languages) | set(pl.scan_parquet(staging / "data" / "*.parquet").select(
+        pl.concat_list("src_lang", "tgt_lang").explode().unique()).collect().to_series().to_list())
+    plots = [p.relative_to(staging).as_posix() for p in write_plots(staging / "plots", stats, staging / "data")]
     (staging / "README.md").write_text(
-        dataset_card(title, stats, languages, kind, recipe_yaml, license=license), encoding="utf-8")
+        dataset_card(title, stats, languages, kind, recipe_yaml, license=license, plots=plots), encoding="utf-8")
     final = staging.parent / "published"
     if final.exists():
         shutil.rmtree(final)
@@ -162,8 +170,14 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
         return [reader, CountItems(counts), *_with_rejects(steps, rejected, "a", kind)]
 
     out_dir = Path(out)
-    description = json.dumps({"input": input_path, "filters": str(filters), "dedupe": str(dedupe), "langs": langs})
+    # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
+    description = yaml.safe_dump({"command": "dedupe" if not filters else "filter", "input": input_path,
+                                  "langs": f"{src_lang}-{tgt_lang}",
+                                  "filters": filters if isinstance(filters, str) else [
+                                      f.model_dump(mode="json") for f in filters],
+                                  "dedupe": dedupe.model_dump(mode="json") if hasattr(dedupe, "model_dump") else dedupe},
+                                 sort_keys=False, allow_unicode=True)
     key = _work_key(description, [input_path])
     staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe)
     return _finish(staging, out_dir, stats, title or out_dir.name, kind,
-                   [lang for lang in (src_lang, tgt_lang) if lang], None)
+                   [lang for lang in (src_lang, tgt_lang) if lang], description)

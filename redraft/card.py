@@ -27,7 +27,7 @@ def dataset_card(title: str, stats: dict, languages: list[str], kind: str, recip
     what = ("interactive translation dialogues: the user asks for a translation, then for revisions turn by turn"
             if kind == "dialogue" else "parallel sentence pairs")
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---", "", f"# {title}", "",
-             description or f"{stats['kept']:,} {what}, made with [redraft](https://github.com/redraft/redraft).", "",
+             description or f"{stats['kept']:,} {what}, made with redraft.", "",
              "## Funnel", "", "| stage | items |", "|---|---:|", f"| input | {stats['input']:,} |"]
     for status in ("dropped", "failed"):
         for reason, n in stats[status].items():

@@ -121,7 +121,7 @@ def cmd_filter(a) -> int:
         filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
     elif a.overrides:
         raise UsageError("--set needs --recipe")
-    out = curate(a.input, a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh)
+    out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh)
     return _print_funnel(out)
 
 
