@@ -60,6 +60,7 @@ class RateLimiter:
         self.max_concurrency = max_concurrency
         self.min_concurrency = min(min_concurrency, max_concurrency)
         self.limit = float(max_concurrency)  # the adaptive concurrency limit (AIMD)
+        self.lowest_limit = self.limit
         self.in_flight = 0
         self.requests = TokenBucket(requests_per_minute) if requests_per_minute else None
         self.tokens = TokenBucket(tokens_per_minute) if tokens_per_minute else None
@@ -106,11 +107,12 @@ class RateLimiter:
                 self.paused_until = max(self.paused_until, now + min(wait, 60))
             if now - self._last_decrease > 1.0:  # one decrease per burst of 429s
                 self.limit = max(self.min_concurrency, self.limit / 2)
+                self.lowest_limit = min(self.lowest_limit, self.limit)
                 self._last_decrease = now
             return
         if 200 <= status < 300:
             if self.limit < self.max_concurrency:
-                self.limit = min(self.max_concurrency, self.limit + 4 / self.limit)
+                self.limit = min(self.max_concurrency, self.limit + 1 / self.limit)  # +1 per window
                 if self._cond is not None:
                     asyncio.get_running_loop().create_task(self._wake())
             for kind in ("requests", "tokens"):

@@ -22,8 +22,9 @@ FAULTS = ("429", "500", "slow", "truncated", "drop")
 
 
 class FaultServer:
-    def __init__(self, faults: float, latency: float, slow_seconds: float, api_key: str | None, status_all: int | None):
-        self.faults, self.latency, self.slow_seconds = faults, latency, slow_seconds
+    def __init__(self, faults: float, latency: float, slow_seconds: float, api_key: str | None, status_all: int | None,
+                 kinds: tuple[str, ...] = FAULTS):
+        self.faults, self.latency, self.slow_seconds, self.kinds = faults, latency, slow_seconds, kinds
         self.api_key, self.status_all = api_key, status_all
         self.attempts: Counter = Counter()
         self.served: Counter = Counter()
@@ -79,7 +80,7 @@ class FaultServer:
             return self.fault("500", writer, key)
         h = int(key, 16)
         if attempt == 0 and (h % 10_000) < self.faults * 10_000:
-            return await self.async_fault(FAULTS[(h // 10_000) % len(FAULTS)], writer, key)
+            return await self.async_fault(self.kinds[(h // 10_000) % len(self.kinds)], writer, key)
         last = req["messages"][-1]["content"]
         text = f"reply {key[:6]} to: {last[:60]}"
         prompt_tokens = sum(len(m["content"]) for m in req["messages"]) // 4 + 1
@@ -125,10 +126,11 @@ async def main() -> None:
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--slow-seconds", type=float, default=3.0)
     p.add_argument("--api-key-env", default=None, help="require this variable's value as the bearer token")
+    p.add_argument("--kinds", default=",".join(FAULTS), help="the faults to inject, comma-separated")
     p.add_argument("--status-all", type=int, default=None, help="answer every request with this status")
     a = p.parse_args()
     key = os.environ[a.api_key_env] if a.api_key_env else None
-    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all)
+    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all, tuple(a.kinds.split(",")))
     srv = await asyncio.start_server(server.handle, "127.0.0.1", a.port, backlog=4096)
     print(srv.sockets[0].getsockname()[1], flush=True)
     async with srv:
