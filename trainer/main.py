@@ -46,7 +46,23 @@ def build_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
                              foreach=True)
 
 
-def train_step(model, microbatches, data, cfg, pad_id, device, world_size, n_trained_global, n_sources):
+class TrainedPositionsHead:
+    """Computes the output head only where a token is trained: a pre-hook on the head keeps the hidden states at
+    `keep` (a [batch, seq] bool mask). Prompts and padding are most tokens of a translation dialogue, and the head
+    is a large share of a small model's compute (SmolLM2-135M: ~20%), so this skips work without changing the loss."""
+
+    def __init__(self, model):
+        self.keep: torch.Tensor | None = None
+        model.get_output_embeddings().register_forward_pre_hook(self._select)
+
+    def _select(self, module, args):
+        if self.keep is None:
+            return None
+        return (args[0][self.keep].unsqueeze(0), *args[1:])
+
+
+def train_step(model, head, microbatches, data, cfg, pad_id, device, world_size, n_trained_global,
+               n_sources):
     """Forward/backward over this rank's micro-batches; returns (loss sum, per-source loss sums, per-source token
     counts, tokens seen) for this rank. Gradients equal d(global mean loss)/dθ once FSDP has reduced them."""
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
@@ -59,16 +75,15 @@ def train_step(model, microbatches, data, cfg, pad_id, device, world_size, n_tra
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         targets, source = batch.pop("targets"), batch.pop("source")
         model.set_requires_gradient_sync(m == len(microbatches) - 1)
-        logits = model(**batch, use_cache=False).logits
-        token_loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
-                                     reduction="none")
+        head.keep = targets != IGNORE
+        logits = model(**batch, use_cache=False).logits[0]  # [trained tokens, vocab]
+        token_loss = F.cross_entropy(logits.float(), targets[head.keep], reduction="none")
         # FSDP averages gradients over ranks; scale by world size so the result is the global token mean
         (token_loss.sum() * (world_size / n_trained_global)).backward()
         with torch.no_grad():
-            trained = targets.flatten() != IGNORE
             loss_sum += token_loss.sum().double()
-            src = source.flatten()[trained]
-            source_loss.index_add_(0, src, token_loss[trained].double())
+            src = source[head.keep]
+            source_loss.index_add_(0, src, token_loss.double())
             source_count.index_add_(0, src, torch.ones_like(src, dtype=torch.float64))
     return loss_sum, source_loss, source_count, tokens
 
@@ -95,6 +110,7 @@ def run(cfg: TrainConfig) -> None:
     if cfg.activation_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     n_params = sum(p.numel() for p in model.parameters())
+    head = TrainedPositionsHead(model)
     model = shard_model(model, env.mesh, dtype, compile=cfg.compile)
     model.train()
     optimizer = build_optimizer(cfg, model)
@@ -129,7 +145,7 @@ def run(cfg: TrainConfig) -> None:
         n_trained_global = int(sum(data.n_trained[i] for row in rows for i in row))
         micro = rank_microbatches(rows, env.rank, env.world_size, grad_accum, cfg.micro_batch_size)
         loss_sum, source_loss, source_count, tokens = train_step(
-            model, micro, data, cfg, tokenizer.pad_token_id, env.device, env.world_size, max(n_trained_global, 1),
+            model, head, micro, data, cfg, tokenizer.pad_token_id, env.device, env.world_size, max(n_trained_global, 1),
             len(source_names))
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
         if hasattr(grad_norm, "full_tensor"):
