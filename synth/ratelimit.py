@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import deque
 from contextlib import asynccontextmanager
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -67,19 +68,38 @@ class RateLimiter:
         self.paused_until = 0.0
         self.rate_limited = 0  # 429s seen
         self._last_decrease = 0.0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future] = deque()  # FIFO: one waiter woken per free slot, not all of them
 
-    @property
-    def cond(self) -> asyncio.Condition:
-        if self._cond is None:  # created inside the running loop
-            self._cond = asyncio.Condition()
-        return self._cond
+    def _capacity(self) -> int:
+        return max(self.min_concurrency, int(self.limit))
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self._capacity():
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1  # handed over to the waiter
+                waiter.set_result(None)
+
+    async def _acquire(self) -> None:
+        if not self._waiters and self.in_flight < self._capacity():
+            self.in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # the slot was handed over just as we were cancelled
+            raise
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
 
     @asynccontextmanager
     async def slot(self, estimated_tokens: int = 0):
-        async with self.cond:
-            await self.cond.wait_for(lambda: self.in_flight < max(self.min_concurrency, int(self.limit)))
-            self.in_flight += 1
+        await self._acquire()
         try:
             while (delay := self.paused_until - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
@@ -89,9 +109,7 @@ class RateLimiter:
                 await self.tokens.take(estimated_tokens)
             yield
         finally:
-            async with self.cond:
-                self.in_flight -= 1
-                self.cond.notify_all()
+            self._release()
 
     def used_tokens(self, estimated: int, actual: int) -> None:
         if self.tokens:
@@ -113,15 +131,10 @@ class RateLimiter:
         if 200 <= status < 300:
             if self.limit < self.max_concurrency:
                 self.limit = min(self.max_concurrency, self.limit + 1 / self.limit)  # +1 per window
-                if self._cond is not None:
-                    asyncio.get_running_loop().create_task(self._wake())
+                self._wake()
             for kind in ("requests", "tokens"):
                 remaining = headers.get(f"x-ratelimit-remaining-{kind}")
                 if remaining is not None and remaining.strip() in ("0", "0.0"):
                     reset = parse_reset(headers.get(f"x-ratelimit-reset-{kind}"))
                     if reset:
                         self.paused_until = max(self.paused_until, now + min(reset, 60))
-
-    async def _wake(self) -> None:
-        async with self.cond:
-            self.cond.notify_all()

@@ -1,0 +1,119 @@
+"""Request-layer overhead: how many requests/s the synthesis engine drives against a local stub server.
+
+The stub (tests/synth_fault_server.py, no faults) runs in its own process. Three figures:
+  - zero latency, 256 in flight: the engine's own per-request cost (dialogues, cache, flow control, openai client);
+  - 200 ms latency, 256 in flight: against the ideal of 256 / 0.2 = 1,280 requests/s;
+  - the same zero-latency workload through distilabel's OpenAILLM and Bespoke Curator, where they are installed.
+Prints one JSON line. Run: python benchmarks/synth_overhead.py [--requests 6000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = ROOT / "tests" / "synth_fault_server.py"
+CONCURRENCY = 256
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", *args], stdout=subprocess.PIPE, text=True)
+    return proc, f"http://127.0.0.1:{int(proc.stdout.readline())}/v1"
+
+
+def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
+    from redraft.recipes.schema import Recipe
+    from redraft.synth.step import SynthesizeDialogues
+    from redraft.types import ParallelPair, pair_to_document
+
+    recipe = Recipe.model_validate({
+        "name": "bench", "source": {"path": "x", "src_lang": "zh", "tgt_lang": "en"}, "output": {"path": "x"},
+        "teacher": {"base_url": base_url, "model": "stub", "api_key_env": None, "max_concurrency": CONCURRENCY,
+                    "timeout": 30},
+        "synth": {"turns": turns, "max_in_flight": 2 * CONCURRENCY}})
+    pairs = [ParallelPair.make("zh", "en", f"我们第{i}次一起去北京旅游。", f"This is our trip number {i} to Beijing.")
+             for i in range(n_requests // turns)]
+    with tempfile.TemporaryDirectory() as state:
+        step = SynthesizeDialogues(recipe, state)
+        start = time.perf_counter()
+        n = sum(1 for _ in step.run(iter(pair_to_document(p) for p in pairs)))
+        elapsed = time.perf_counter() - start
+    assert n == len(pairs) and step.stats["requests"].total == n * turns
+    return n * turns / elapsed
+
+
+def messages(i: int) -> list[dict]:
+    return [{"role": "user", "content": f"Translate into English: 我们第{i}次一起去北京旅游。"}]
+
+
+def distilabel_requests_per_s(base_url: str, n_requests: int) -> float | str:
+    try:
+        from distilabel.models import OpenAILLM
+    except ImportError:
+        return "not installed"
+    llm = OpenAILLM(model="stub", base_url=base_url, api_key="sk-stub", max_retries=0, timeout=30)
+    llm.load()
+    start = time.perf_counter()
+    done = 0
+    for lo in range(0, n_requests, CONCURRENCY):  # distilabel runs one input batch concurrently
+        batch = [messages(i) for i in range(lo, min(n_requests, lo + CONCURRENCY))]
+        outputs = llm.generate_outputs(inputs=batch, num_generations=1, max_new_tokens=64)
+        done += sum(1 for o in outputs if o["generations"][0])
+    elapsed = time.perf_counter() - start
+    assert done == n_requests, done
+    return n_requests / elapsed
+
+
+def curator_requests_per_s(base_url: str, n_requests: int) -> float | str:
+    try:
+        import bespokelabs.curator  # noqa: F401
+    except ImportError:
+        return "did not install (pip would replace openai, pydantic, tokenizers and huggingface_hub in the venv)"
+    return "installed but not wired"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--requests", type=int, default=6000)
+    p.add_argument("--turns", type=int, default=2)
+    a = p.parse_args()
+    os.environ.setdefault("REDRAFT_PROGRESS", "0")
+    from loguru import logger
+
+    logger.remove()
+    result = {"benchmark": "synth_overhead", "cores": os.cpu_count(), "in_flight": CONCURRENCY,
+              "requests": a.requests}
+    proc, url = start_server()
+    try:
+        engine_requests_per_s(url, 512, a.turns)  # warm-up
+        result["redraft_req_per_s"] = round(engine_requests_per_s(url, a.requests, a.turns), 1)
+        d = distilabel_requests_per_s(url, a.requests)
+        result["distilabel_req_per_s"] = round(d, 1) if isinstance(d, float) else d
+        c = curator_requests_per_s(url, a.requests)
+        result["curator_req_per_s"] = round(c, 1) if isinstance(c, float) else c
+    finally:
+        proc.kill()
+    peers = [v for v in (result["distilabel_req_per_s"], result["curator_req_per_s"]) if isinstance(v, float)]
+    if peers:
+        result["speedup_vs_best_peer"] = round(result["redraft_req_per_s"] / max(peers), 2)
+    proc, url = start_server("--latency", "0.2")
+    try:
+        n = 5 * CONCURRENCY * 5  # ~5 s at the ideal rate
+        rate = engine_requests_per_s(url, n, a.turns)
+        result["latency_200ms_req_per_s"] = round(rate, 1)
+        result["latency_200ms_share_of_ideal"] = round(rate / (CONCURRENCY / 0.2), 3)
+    finally:
+        proc.kill()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
