@@ -26,10 +26,9 @@ def http_client_class():
     which costs more than the request itself with hundreds in flight."""
     try:
         import aiohttp  # noqa: F401
-
-        return openai.DefaultAioHttpClient
     except ImportError:
         return openai.DefaultAsyncHttpxClient
+    return getattr(openai, "DefaultAioHttpClient", openai.DefaultAsyncHttpxClient)
 
 
 def _is_local(base_url: str | None) -> bool:
