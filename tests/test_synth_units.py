@@ -326,3 +326,28 @@ def test_requests_per_minute_bucket_spaces_requests():
         return loop.time() - start
 
     assert asyncio.run(scenario()) >= 0.4  # 20 from the burst, then 10 more at 20/s
+
+
+def test_embedded_teacher_gathers_concurrent_requests_into_batches():
+    from types import SimpleNamespace
+
+    from redraft.synth.embedded_teacher import EmbeddedTeacher
+
+    teacher = EmbeddedTeacher(SimpleNamespace(max_tokens=8, batch_size=4))
+    sizes = []
+
+    def fake_generate(conversations):  # stands in for the model: answers name their prompt
+        sizes.append(len(conversations))
+        return [Completion(f"answer to {c[-1]['content']}", 3, 2) for c in conversations]
+
+    teacher.generate = fake_generate
+
+    async def scenario():
+        replies = await asyncio.gather(*(teacher.complete([{"role": "user", "content": f"q{i}"}], seed=i)
+                                         for i in range(10)))
+        await teacher.close()
+        return replies
+
+    replies = asyncio.run(scenario())
+    assert [r.text for r in replies] == [f"answer to q{i}" for i in range(10)]
+    assert sizes == [4, 4, 2]
