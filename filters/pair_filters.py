@@ -15,7 +15,8 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from .langid import LanguageIdentifier
-from .text import CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN, URL_PATTERN
+from .text import (CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, DIGIT_LIKE, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN,
+                   URL_PATTERN)
 
 SIDES = ("src", "ref")
 LANG_OF = {"src": "src_lang", "ref": "tgt_lang"}
@@ -66,8 +67,20 @@ class PairCheck(BaseFilter):
         """A Utf8 expression over the pair frame: the drop reason, or null to keep."""
         return None
 
+    def candidates(self) -> pl.Expr | None:
+        """A cheap Boolean expression that is true wherever `expr` may drop (None: everywhere). `expr` then runs only
+        on those rows, which matters for checks that parse text most pairs do not contain (numbers, URLs, tags)."""
+        return None
+
     def reasons(self, frame: pl.DataFrame) -> pl.Series:
-        return frame.select(self.expr().alias("reason")).to_series()
+        candidates = self.candidates()
+        if candidates is None:
+            return frame.select(self.expr().alias("reason")).to_series()
+        rows = frame.select(candidates).to_series()
+        reason = pl.Series("reason", [None] * frame.height, dtype=pl.String)
+        if not rows.any():
+            return reason
+        return reason.scatter(rows.arg_true(), frame.filter(rows).select(self.expr().alias("reason")).to_series())
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         return results(self.reasons(pair_frame(batch)))
@@ -152,25 +165,49 @@ class Repetition(PairCheck):
     """Repeated words and runaway repetition: one token (a word, or a character for CJK) `max_run` or more times in
     a row (CJK: two more), or a side of at least `min_tokens` tokens where more than `max_repeated` of its token
     trigrams are repeats of earlier ones (a phrase looping). Only letters count as tokens, so digit and emoji runs
-    pass."""
+    pass.
+
+    Runs over one flat column of all tokens of both sides (a run is `max_run - 1` tokens in a row equal to the one
+    before; a repeated trigram is one not first of its kind in its side), not per-row list evaluation."""
     name = "repetition"
 
     def __init__(self, max_run: int = 4, min_tokens: int = 12, max_repeated: float = 0.3, **kw):
         super().__init__(**kw)
         self.max_run, self.min_tokens, self.max_repeated = max_run, min_tokens, max_repeated
 
-    def expr(self):
-        def bad(s):
-            text = pl.col(s).str.to_lowercase()
-            tokens = pl.when(unspaced(s)).then(text.str.extract_all(r"\p{L}")).otherwise(text.str.extract_all(r"\p{L}+"))
-            max_run = pl.when(unspaced(s)).then(self.max_run + 2).otherwise(self.max_run)
-            runs = tokens.list.eval(pl.element().rle().struct.field("len").max()).list.first()
-            trigrams = tokens.list.eval(pl.concat_str(pl.element(), pl.element().shift(-1), pl.element().shift(-2),
-                                                      separator=" ").drop_nulls())
-            n = trigrams.list.len()
-            repeated = (n - trigrams.list.n_unique()) > self.max_repeated * n
-            return (runs >= max_run) | ((tokens.list.len() >= self.min_tokens) & repeated)
-        return drop_if(either(bad), "repetition")
+    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+        repeated = self.repeated(frame.select(text="src", unspaced=unspaced("src")),
+                                 frame.select(text="ref", unspaced=unspaced("ref")))
+        return pl.select(drop_if(pl.lit(repeated), "repetition")).to_series().alias("reason")
+
+    def repeated(self, *sides: pl.DataFrame) -> pl.Series:
+        """Per row: does any of the sides (frames of `text` and `unspaced`, same height) repeat itself?"""
+        height = sides[0].height
+        unspaced_side = pl.col("unspaced")
+        tokens = pl.concat(sides).select(
+            side=pl.int_range(pl.len(), dtype=pl.UInt32),
+            max_run=pl.when(unspaced_side).then(self.max_run + 2).otherwise(self.max_run),
+            token=pl.col("text").str.to_lowercase().str.extract_all(
+                pl.when(unspaced_side).then(pl.lit(r"\p{L}")).otherwise(pl.lit(r"\p{L}+"))),
+        ).explode("token", empty_as_null=True)
+        side, token = pl.col("side"), pl.col("token")
+        same_as_previous = ((token == token.shift(1)) & (side == side.shift(1))).fill_null(False).cast(pl.UInt32)
+        hashed = token.hash()
+        has_trigram = (side.shift(-2) == side).fill_null(False)
+        trigram = pl.struct(side, hashed, hashed.shift(-1).alias("next"), hashed.shift(-2).alias("after")).hash()
+        per_token = tokens.select(
+            side, pl.col("max_run"), is_token=token.is_not_null(), has_trigram=has_trigram,
+            repeat=has_trigram & trigram.is_first_distinct().not_(),
+            run=same_as_previous.rolling_sum(self.max_run - 1) >= self.max_run - 1,
+            long_run=same_as_previous.rolling_sum(self.max_run + 1) >= self.max_run + 1)
+        per_side = per_token.group_by("side", maintain_order=True).agg(
+            pl.col("max_run").first(), pl.col("run").any(), pl.col("long_run").any(), n_tokens=pl.col("is_token").sum(),
+            n_trigrams=pl.col("has_trigram").sum(), n_repeats=pl.col("repeat").sum())
+        run = pl.when(pl.col("max_run") == self.max_run).then(pl.col("run")).otherwise(pl.col("long_run"))
+        looping = (pl.col("n_tokens") >= self.min_tokens) & (pl.col("n_repeats") > self.max_repeated * pl.col("n_trigrams"))
+        bad = per_side.select(run.fill_null(False) | looping).to_series()
+        return pl.select(pl.any_horizontal(bad.slice(i * height, height).alias(str(i)) for i in range(len(sides)))
+                         ).to_series()
 
 
 class Mojibake(PairCheck):
@@ -210,6 +247,9 @@ class Numbers(PairCheck):
         both = (src.list.len() > 0) & (ref.list.len() > 0)
         return drop_if(both & (src.list.set_symmetric_difference(ref).list.len() > 0), "number_mismatch")
 
+    def candidates(self):
+        return pl.col("src").str.contains(DIGIT_LIKE) & pl.col("ref").str.contains(DIGIT_LIKE)
+
 
 class Urls(PairCheck):
     """URLs and e-mail addresses must be carried over unchanged. Reason `url_mismatch`."""
@@ -220,6 +260,9 @@ class Urls(PairCheck):
             return _multiset(s, URL_PATTERN).list.eval(pl.element().str.strip_chars_end(".,;:!?)").str.to_lowercase())
         return drop_if(urls("src").list.sort() != urls("ref").list.sort(), "url_mismatch")
 
+    def candidates(self):
+        return either(lambda s: pl.col(s).str.contains(URL_PATTERN))
+
 
 class Placeholders(PairCheck):
     """Format placeholders (%s, {0}, {{name}}, ${x}), markup tags and HTML entities must match as multisets.
@@ -229,6 +272,9 @@ class Placeholders(PairCheck):
     def expr(self):
         return drop_if(_multiset("src", PLACEHOLDER_PATTERN, r"\s") != _multiset("ref", PLACEHOLDER_PATTERN, r"\s"),
                        "placeholder_mismatch")
+
+    def candidates(self):
+        return either(lambda s: pl.col(s).str.contains(PLACEHOLDER_PATTERN))
 
 
 class Language(PairCheck):
@@ -243,22 +289,21 @@ class Language(PairCheck):
         self.identifier = LanguageIdentifier(short_chars=short_chars, min_letters=min_letters, max_chars=max_chars)
 
     def reasons(self, frame: pl.DataFrame) -> pl.Series:
-        src, ref = frame["src"].to_list(), frame["ref"].to_list()
-        sl, tl = frame["src_lang"].to_list(), frame["tgt_lang"].to_list()
-        known = [bool(a and b) for a, b in zip(sl, tl)]
-        src_ok = self.identifier.agrees(src, sl)
-        ref_ok = self.identifier.agrees(ref, tl)
-        out: list[str | None] = []
-        bad = [i for i, (k, a, b) in enumerate(zip(known, src_ok, ref_ok)) if k and not (a and b)]
-        swapped = set()
-        if bad:
-            sw_src = self.identifier.agrees([src[i] for i in bad], [tl[i] for i in bad])
-            sw_ref = self.identifier.agrees([ref[i] for i in bad], [sl[i] for i in bad])
-            swapped = {i for i, a, b in zip(bad, sw_src, sw_ref) if a and b and sl[i] != tl[i]}
-        bad_set = set(bad)
-        for i in range(len(src)):
-            out.append("swapped" if i in swapped else "lang_mismatch" if i in bad_set else None)
-        return pl.Series("reason", out, dtype=pl.String)
+        n = frame.height
+        known = frame.select((pl.col("src_lang") != "") & (pl.col("tgt_lang") != "")).to_series()
+        agrees = self.identifier.agreement(pl.concat([frame["src"], frame["ref"]]),
+                                           pl.concat([frame["src_lang"], frame["tgt_lang"]]))
+        bad = known & (agrees.head(n) & agrees.tail(n)).not_()
+        reason = pl.select(drop_if(pl.lit(bad), "lang_mismatch")).to_series().alias("reason")
+        if not bad.any():
+            return reason
+        wrong = frame.filter(bad)  # swapped: each side reads as the other side's language
+        crossed = self.identifier.agreement(pl.concat([wrong["src"], wrong["ref"]]),
+                                            pl.concat([wrong["tgt_lang"], wrong["src_lang"]]))
+        m = wrong.height
+        swapped = crossed.head(m) & crossed.tail(m) & (wrong["src_lang"] != wrong["tgt_lang"])
+        return reason.scatter(bad.arg_true(), pl.select(
+            pl.when(pl.lit(swapped)).then(pl.lit("swapped")).otherwise(pl.lit("lang_mismatch"))).to_series())
 
 
 class PairFilters(PairCheck):
@@ -271,15 +316,19 @@ class PairFilters(PairCheck):
         super().__init__(**kw)
 
     def reasons(self, frame: pl.DataFrame) -> pl.Series:
-        cheap = [c.expr() for c in self.checks if not c.expensive]
-        reason = (frame.select(pl.coalesce(cheap).alias("reason")).to_series() if cheap
+        cheap = [c for c in self.checks if not c.expensive]
+        fused = {i: c.expr() for i, c in enumerate(cheap) if c.candidates() is None and c.expr() is not None}
+        # one lazy select: polars computes subexpressions the checks share (word counts, letters) once
+        columns = (frame.lazy().select(e.alias(str(i)) for i, e in fused.items()).collect() if fused
+                   else pl.DataFrame())
+        found = [columns[str(i)] if i in fused else c.reasons(frame) for i, c in enumerate(cheap)]
+        reason = (pl.select(pl.coalesce(found)).to_series().alias("reason") if found
                   else pl.Series("reason", [None] * frame.height, dtype=pl.String))
         for check in (c for c in self.checks if c.expensive):
             todo = reason.is_null()
             if not todo.any():
                 break
-            found = check.reasons(frame.filter(todo))
-            reason = reason.scatter(todo.arg_true(), found)
+            reason = reason.scatter(todo.arg_true(), check.reasons(frame.filter(todo)))
         return reason
 
     def __repr__(self):

@@ -20,6 +20,9 @@ URL_PATTERN = r"(?i)(?:https?://|www\.)[!#-;=?-~]+|[A-Za-z0-9.+_-]+@[A-Za-z0-9-]
 PLACEHOLDER_PATTERN = r"%(?:\d+\$)?[sd]\b|%\(\w+\)[sd]|\{\{?\s*\w*\s*\}\}?|\$\{\w+\}|</?[a-z][a-z0-9]*(?:\s[^<>]*)?/?>|&#?\w+;"
 # UTF-8 read as cp1252/latin-1 ("Ã©", "â€™", "Ã¤"), the replacement character and C1 controls.
 MOJIBAKE_PATTERN = r"[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122¡-¿]|â€[\x80-\xbf\u0153\u2122\u201c\u201d\u02dc\u0161\u201e\u00a6]|\ufffd|[\x80-\x9f]|ï»¿"
+# Every character whose NFKC form holds a digit (full-width, superscript, circled, squared CJK dates...): text
+# without one has no numbers for the numbers check (tests/test_filters_pairs.py checks this over all of Unicode).
+DIGIT_LIKE = r"[\d\p{No}\u3200-\u33ff\U0001F100-\U0001F1FF]"
 NUMBER_PATTERN = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?"
 
 
