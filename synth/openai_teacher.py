@@ -12,7 +12,6 @@ import os
 from urllib.parse import urlparse
 
 import openai
-from openai.types.chat import ChatCompletion
 
 from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.ratelimit import RateLimiter
@@ -85,12 +84,15 @@ class OpenAITeacher:
                 await asyncio.sleep(min(8.0, 0.25 * 2 ** attempt))
             async with self.limiter.slot(estimated):
                 try:
-                    # the client's generic `post`: same retries, timeouts and parsing as `chat.completions.create`,
+                    # the client's generic `post`: same retries, timeouts and errors as `chat.completions.create`,
                     # without its per-call TypedDict transform of the body (the costliest part of a request here)
-                    reply = await self.client.post("/chat/completions", cast_to=ChatCompletion, body={
+                    # and without building pydantic models of the reply: only three fields of it are read
+                    reply = await self.client.post("/chat/completions", cast_to=dict, body={
                         "model": self.model, "messages": messages, **self.params, **extra})
-                    choice = reply.choices[0] if reply.choices else None
-                    text = choice.message.content if choice and choice.message else None
+                    choice = reply["choices"][0] if reply.get("choices") else {}
+                    text = (choice.get("message") or {}).get("content")
+                    usage = reply.get("usage") or {}
+                    prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
                 except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
                     raise TeacherUnavailable(f"teacher {self.model!r} at {self.config.base_url or 'api.openai.com'}"
                                              f" refused the API key from ${self.config.api_key_env}: {e}") from None
@@ -108,18 +110,17 @@ class OpenAITeacher:
                     raise TeacherError("server_error", str(e)) from None
                 except openai.APIStatusError as e:
                     raise TeacherError("bad_request" if e.status_code < 500 else "server_error", str(e)) from None
-                except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError) as e:
+                except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, KeyError,
+                        IndexError) as e:
                     # a 200 whose body is truncated or not a chat completion: the client does not retry these
                     last = TeacherError("invalid_response", repr(e))
                     self.retries_invalid += 1
                     continue
-            if not text:
-                last = TeacherError("empty_response", f"finish_reason={getattr(choice, 'finish_reason', None)}")
+            if not isinstance(text, str) or not text:
+                last = TeacherError("empty_response", f"finish_reason={choice.get('finish_reason')}")
                 continue
-            usage = reply.usage
-            prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (estimated, 0)
             self.limiter.used_tokens(estimated, prompt + completion)
-            return Completion(text, prompt or 0, completion or 0, choice.finish_reason or "stop")
+            return Completion(text, prompt, completion, choice.get("finish_reason") or "stop")
         raise last
 
     async def close(self) -> None:
