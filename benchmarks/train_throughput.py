@@ -108,7 +108,8 @@ def trl(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, 
     rows = rows.select_columns(["messages"])
     args = SFTConfig(output_dir=str(work / "trl"), per_device_train_batch_size=micro_batch_size,
                      gradient_accumulation_steps=1, max_steps=steps, learning_rate=1e-5, lr_scheduler_type="constant",
-                     max_length=seq_len, packing=False, gradient_checkpointing=False, logging_steps=1,
+                     max_length=seq_len, packing=False, gradient_checkpointing=False, activation_checkpointing=False,
+                     logging_steps=1,
                      save_strategy="no", report_to=[], use_cpu=not torch.cuda.is_available(), bf16=False,
                      seed=0, dataloader_num_workers=0, max_grad_norm=1.0, optim="adamw_torch", disable_tqdm=True)
     model_obj = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, attn_implementation="sdpa")
@@ -122,7 +123,8 @@ def trl(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, 
     times = step_times[1:]
     return {"tokens_per_s": sum(per_step) / sum(times), "step_time_s": statistics.median(times),
             "tokens_per_step": statistics.mean(per_step), "examples_per_step": micro_batch_size,
-            "wall_s": round(wall, 1)}
+            "wall_s": round(wall, 1), "activation_checkpointing": bool(trainer.args.activation_checkpointing),
+            "trl_version": __import__("trl").__version__}
 
 
 def cpu_benchmark(args) -> dict:
@@ -162,13 +164,15 @@ def gpu_benchmark(args) -> dict:
                              bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                              pad_token_id=tokenizer.pad_token_id)
         torch.manual_seed(0)
-        LlamaForCausalLM(config).save_pretrained(work / "model")
+        model = LlamaForCausalLM(config)
+        n_params = sum(p.numel() for p in model.parameters())
+        model.save_pretrained(work / "model")
+        del model
         tokenizer.save_pretrained(work / "model")
         data = write_dialogues(work / "dialogues", args.examples)
         result = ours(work / "model", data, work, "gpu", nproc=args.nproc, seq_len=args.seq_len,
                       micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + 3,
                       packing=True, dtype="bfloat16", compile=args.compile, activation_checkpointing=False)
-    n_params = sum(p.numel() for p in LlamaForCausalLM(config).parameters()) if False else None
     return {"benchmark": "train_throughput", "device": torch.cuda.get_device_name(0), "nproc": args.nproc,
             "model": "llama-1B-shape random init", "params": n_params, "seq_len": args.seq_len,
             "micro_batch_size": args.micro_batch_size, "compile": args.compile, "ours_packed_bf16": result}

@@ -65,7 +65,7 @@ def test_killed_run_resumes_with_identical_losses(tmp_path, tiny_llama_dir, dial
     assert train(str(killed), [], 2) != 0
     mp.undo()
     ckpts = tmp_path / "killed" / "checkpoints"
-    assert sorted(p.name for p in ckpts.iterdir()) == ["step-2", "step-4"]
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-2", "step-4"]  # killed after step 5
     assert not (tmp_path / "killed" / "final").exists()
     # step-4 is damaged (a shard cut short) and a half-written step-6 lies beside it: both must be ignored
     shard = max((ckpts / "step-4").glob("*.distcp"), key=lambda p: p.stat().st_size)
@@ -81,6 +81,10 @@ def test_killed_run_resumes_with_identical_losses(tmp_path, tiny_llama_dir, dial
     wa, wb = weights(tmp_path / "ref"), weights(tmp_path / "killed")
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k
+    # the same command once more: resumes from the last step's checkpoint, trains nothing, exports the same model
+    assert train(str(killed), [], 2) == 0
+    assert metrics(tmp_path / "killed") == b
+    assert all(torch.equal(wb[k], v) for k, v in weights(tmp_path / "killed").items())
 
 
 def test_exported_model_loads_and_generates(tmp_path, tiny_llama_dir, dialogue_dirs):

@@ -35,6 +35,9 @@ def test_bad_config_exits_2_naming_the_field(tmp_path, capsys):
     assert "seq_len" in capsys.readouterr().err
     assert train(str(write_config(tmp_path / "e.yaml", lr_typo=1.0)), [], 1) == 2
     assert "lr_typo" in capsys.readouterr().err
+    assert train(str(write_config(tmp_path / "f.yaml", data=[str(tmp_path / "missing")])), [], 1) == 2
+    assert "data.0.path" in capsys.readouterr().err
+    assert train(str(tmp_path / "absent.yaml"), [], 1) == 2
 
 
 def test_overrides_are_yaml_and_dotted(tmp_path):

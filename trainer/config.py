@@ -5,6 +5,7 @@ Every field of SPEC's `redraft train CONFIG` is here; a bad value raises `Config
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +82,17 @@ class TrainConfig(BaseModel):
         return self.global_batch_size // per_step
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def check_paths(cfg: TrainConfig) -> None:
+    """`model` and each data `path` must be an existing folder or look like a Hub id (owner/name)."""
+    fields = [("model", cfg.model)] + [(f"data.{i}.path", s.path) for i, s in enumerate(cfg.data)]
+    for field, value in fields:
+        if not Path(value).exists() and not _HUB_ID.match(value):
+            raise ConfigError(f"config field `{field}`: {value} is neither an existing folder nor a Hub id")
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     """`a.b=value` sets raw["a"]["b"] to yaml(value); integer keys index into lists (`data.0.weight=2`)."""
     for item in overrides:
@@ -118,10 +130,12 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     except (IndexError, ValueError, TypeError, yaml.YAMLError) as e:
         raise ConfigError(f"bad override: {e}") from None
     try:
-        return TrainConfig.model_validate(raw)
+        cfg = TrainConfig.model_validate(raw)
     except ValidationError as e:
         lines = []
         for err in e.errors():
             field = ".".join(str(p) for p in err["loc"]) or "(config)"
             lines.append(f"config field `{field}`: {err['msg']}")
         raise ConfigError("; ".join(lines)) from None
+    check_paths(cfg)
+    return cfg

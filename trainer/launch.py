@@ -25,7 +25,9 @@ def torchrun_command(config_path: str, overrides: list[str], nproc: int, launche
 def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_args: list[str] = ()) -> int:
     """Run `redraft train`; returns the exit code (2 for a bad config, naming the field)."""
     try:
-        load_config(config_path, list(overrides))
+        cfg = load_config(config_path, list(overrides))
+        if not any(a.startswith(("--nnodes", "--rdzv")) for a in launcher_args):
+            cfg.resolve_grad_accum(nproc)  # single node: the world size is known now
     except ConfigError as e:
         print(f"redraft train: {e}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -128,7 +129,6 @@ def run(cfg: TrainConfig) -> None:
         log(f"[train] resumed from {ckpt} at step {start_step}")
     metrics = MetricsLog(out, start_step, env.is_main, cfg.tensorboard, cfg.progress, cfg.max_steps)
     if env.is_main:
-        import json
         (out / "mask_audit.json").write_text(json.dumps(data.audit(), indent=1))
 
     peak = peak_flops(env.device)
@@ -178,7 +178,8 @@ def run(cfg: TrainConfig) -> None:
             record["mfu"] = flops_tok * step_tokens / dt / (peak * env.world_size)
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             metrics.log(record)
-        if cfg.save_every and step % cfg.save_every == 0 and step < cfg.max_steps:
+        # the last step is saved too, so re-running a finished command only re-exports
+        if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
             trainer_state = {"step": step, "scheduler": scheduler.state_dict(), "data": planner.state(),
                              "totals": totals, "world_size": env.world_size}
             save_checkpoint(out / "checkpoints", step, model, optimizer, trainer_state, env.rank,
