@@ -18,7 +18,7 @@ import polars as pl
 
 from redraft.errors import UsageError
 
-from .text import base_lang
+from .text import base_lang, letter_count
 
 # Labels fasttext uses for varieties we treat as the same requested language.
 SAME_LANGUAGE = {"zh": {"zh", "wuu", "yue", "gan", "lzh"}, "no": {"no", "nb", "nn"}, "nb": {"no", "nb", "nn"},
@@ -108,7 +108,7 @@ class LanguageIdentifier:
         return frame["verdict"].scatter(open_rows.arg_true(), self._fasttext_verdict(todo))
 
     def _letters(self) -> pl.Expr:
-        return pl.col("text").str.slice(0, self.max_chars).str.count_matches(r"\p{L}")
+        return letter_count(pl.col("text").str.slice(0, self.max_chars))
 
     def _script_verdict(self) -> pl.Expr:
         """True or False where letters and scripts decide, null where fasttext must."""
@@ -130,7 +130,8 @@ class LanguageIdentifier:
 
     def _clean_expr(self) -> pl.Expr:
         """What fasttext reads: `_clean` as an expression."""
-        return (pl.col("text").str.slice(0, self.max_chars).str.replace_all(r"\s+", " ").str.strip_chars()
+        # `\s+` to one space, matching only where that changes something (most texts have no such run)
+        return (pl.col("text").str.slice(0, self.max_chars).str.replace_all(r"\s{2,}|[^\S ]", " ").str.strip_chars()
                 .str.to_lowercase())
 
     def _fasttext_verdict(self, todo: pl.DataFrame) -> pl.Series:

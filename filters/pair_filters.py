@@ -16,7 +16,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from .langid import LanguageIdentifier
 from .text import (CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, DIGIT_LIKE, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN,
-                   URL_PATTERN)
+                   URL_PATTERN, letter_count, nonspace_count)
 
 SIDES = ("src", "ref")
 LANG_OF = {"src": "src_lang", "ref": "tgt_lang"}
@@ -143,6 +143,11 @@ class CopiedSource(PairCheck):
         return drop_if((_canonical("src") == _canonical("ref")) & (_canonical("src").str.len_chars() > 0),
                        "copied_source")
 
+    def candidates(self):
+        # the canonical forms' first characters, found without building them
+        first = lambda s: pl.col(s).str.to_lowercase().str.extract(r"([^\W_])")
+        return first("src") == first("ref")
+
 
 class NonText(PairCheck):
     """A side made only of numbers and symbols: fewer than `min_letter_ratio` of its non-space characters are
@@ -155,9 +160,7 @@ class NonText(PairCheck):
 
     def expr(self):
         def bad(s):
-            letters = pl.col(s).str.count_matches(r"\p{L}")
-            chars = pl.col(s).str.replace_all(r"\s+", "").str.len_chars()
-            return letters < self.min_letter_ratio * chars
+            return letter_count(pl.col(s)) < self.min_letter_ratio * nonspace_count(pl.col(s))
         return drop_if(either(bad), "no_letters")
 
 

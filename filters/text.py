@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import polars as pl
+
 # Languages written without spaces between words: lengths are counted in characters, n-grams are character n-grams.
 CJK_LANGS = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu"})
 # Characters per English-equivalent word in those languages (used to compare lengths across a pair).
@@ -24,6 +26,17 @@ MOJIBAKE_PATTERN = r"[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\
 # without one has no numbers for the numbers check (tests/test_filters_pairs.py checks this over all of Unicode).
 DIGIT_LIKE = r"[\d\p{No}\u3200-\u33ff\U0001F100-\U0001F1FF]"
 NUMBER_PATTERN = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?"
+
+
+def nonspace_count(text: pl.Expr) -> pl.Expr:
+    """Characters other than whitespace, per text."""
+    return text.str.len_chars() - text.str.count_matches(r"\s")
+
+
+def letter_count(text: pl.Expr) -> pl.Expr:
+    """Letters (\\p{L}) per text, counted the cheap way round: every character is whitespace, a letter or something
+    else, and the other two are rarer than letters (regex counting costs per match)."""
+    return nonspace_count(text) - text.str.count_matches(r"[^\p{L}\s]")
 
 
 def normalize(text: str) -> str:
