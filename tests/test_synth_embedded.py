@@ -35,6 +35,24 @@ def test_answers_do_not_depend_on_the_batch(teacher):
     assert [c.prompt_tokens for c in alone] == [c.prompt_tokens for c in together]  # padding is not counted
 
 
+def test_decoding_matches_generate(teacher):
+    import torch
+
+    from redraft.synth.embedded_teacher import greedy_decode
+
+    tokenizer, model = teacher._load()
+    prompts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
+                                             tokenize=False) for p in PROMPTS]
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ours = greedy_decode(model, enc["input_ids"], enc["attention_mask"], 12, tokenizer.eos_token_id)
+    with torch.inference_mode():
+        out = model.generate(**enc, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                             eos_token_id=tokenizer.eos_token_id)
+    for row, tokens in zip(out[:, enc["input_ids"].shape[1]:].tolist(), ours):
+        assert row[:len(tokens)] == tokens
+        assert all(t == tokenizer.pad_token_id for t in row[len(tokens):])  # generate only padded after the end
+
+
 def test_step_with_the_embedded_teacher_batches_dialogue_turns(tmp_path, smollm2_dir):
     recipe = Recipe.model_validate({
         "name": "t", "source": {"path": "x", "src_lang": "zh", "tgt_lang": "en"}, "output": {"path": "x"},
