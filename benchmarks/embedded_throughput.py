@@ -51,7 +51,8 @@ def main() -> None:
     results = asyncio.run(drive(teacher, conversations(a.prompts)))
     elapsed = time.perf_counter() - start
     tokens = sum(c.completion_tokens for c in results)
-    print(json.dumps({"benchmark": "embedded_throughput", "cores": os.cpu_count(), "torch_threads":
+    print(json.dumps({"benchmark": "embedded_throughput", "cores": os.cpu_count(),
+                      "load_avg_1m": os.getloadavg()[0], "torch_threads":
                       torch.get_num_threads(), "prompts": a.prompts, "batch_size": a.batch_size,
                       "max_tokens": a.max_tokens, "batches": teacher.batches - batches_before,
                       "generated_tokens": tokens, "seconds": round(elapsed, 2),

@@ -89,7 +89,9 @@ def main() -> None:
     from loguru import logger
 
     logger.remove()
-    result = {"benchmark": "synth_overhead", "cores": os.cpu_count(), "in_flight": CONCURRENCY,
+    # other work on the machine shows up here; compare figures taken at similar load
+    result = {"benchmark": "synth_overhead", "cores": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
+              "in_flight": CONCURRENCY,
               "requests": a.requests}
     proc, url = start_server()
     try:
