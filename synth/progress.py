@@ -49,9 +49,9 @@ class Progress:
             post = {"req/s": f"{s['requests_per_s']:.1f}", "tok/s": f"{s['tokens_per_s']:.0f}",
                     "failed": self.failed}
             if s["cost"]:
-                post["cost"] = f"${s['cost']:.4f}"
+                post["cost"] = f"${s['cost']:.4g}"
             if "projected_cost" in s and s["cost"]:
-                post["projected"] = f"${s['projected_cost']:.2f}"
+                post["projected"] = f"${s['projected_cost']:.4g}"
             self._bar.set_postfix(post, refresh=False)
             self._bar.update(1)
 

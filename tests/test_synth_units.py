@@ -351,3 +351,22 @@ def test_embedded_teacher_gathers_concurrent_requests_into_batches():
     replies = asyncio.run(scenario())
     assert [r.text for r in replies] == [f"answer to q{i}" for i in range(10)]
     assert sizes == [4, 4, 2]
+
+
+def test_tokens_per_minute_bucket_charges_estimates_and_settles_actuals():
+    async def scenario():
+        limiter = RateLimiter(100, tokens_per_minute=6000)  # 100 tokens/s, bursting 100
+        loop = asyncio.get_running_loop()
+        async with limiter.slot(estimated_tokens=100):
+            pass
+        limiter.used_tokens(estimated=100, actual=40)  # the call used less than estimated: 60 come back
+        start = loop.time()
+        async with limiter.slot(estimated_tokens=60):
+            quick = loop.time() - start
+        start = loop.time()
+        async with limiter.slot(estimated_tokens=50):
+            slow = loop.time() - start
+        return quick, slow
+
+    quick, slow = asyncio.run(scenario())
+    assert quick < 0.1 and slow >= 0.4
