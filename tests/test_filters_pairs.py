@@ -70,3 +70,35 @@ def test_defaults_depend_on_languages():
     assert "language" in names(build_filters("default", "zh", "en", "pair"))
     assert "language" not in names(build_filters("default", "und", "und", "pair"))
     assert build_filters([], "zh", "en", "pair") == []
+
+
+def test_digit_like_finds_every_character_whose_nfkc_form_has_a_digit():
+    import polars as pl
+
+    from redraft.filters.text import DIGIT_LIKE
+
+    chars = pl.Series([chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000])
+    has_digit = chars.str.normalize("NFKC").str.contains(r"\d")
+    assert chars.filter(has_digit & chars.str.contains(DIGIT_LIKE).not_()).to_list() == []
+
+
+def test_script_decides_cjk_sides_that_fasttext_misreads():
+    step = build_filters([FilterSpec(name="language")], "zh", "en", "pair")[0]
+    listing = doc("zh", "en", "应用:台达值编码器用电池盒", "Application: Delta battery box for coder")  # fasttext: ja
+    japanese_as_zh = doc("zh", "en", "これは日本語で書かれた長い文章ですので中国語ではありません。",
+                         "This is a long sentence written in Japanese, so it is not Chinese.")
+    chinese_as_ja = doc("ja", "en", "我们明天早上九点在火车站见面然后一起去博物馆参观。",
+                        "We will meet at the train station at nine tomorrow and then visit the museum together.")
+    assert reasons(step, [listing, japanese_as_zh, chinese_as_ja]) == [None, "lang_mismatch", "lang_mismatch"]
+
+
+def test_repetition_counts_runs_and_loops_per_side():
+    step = build_filters([FilterSpec(name="repetition")], "de", "zh", "pair")[0]
+    fine = doc("de", "zh", "Das ist das Haus, das wir gestern gesehen haben.", "这是我们昨天看到的房子。")
+    run = doc("de", "zh", "Das ist sehr sehr sehr sehr gut.", "这非常好。")
+    cjk_run = doc("de", "zh", "Das ist gut.", "这非常好哈哈哈哈哈哈")
+    cjk_short_run = doc("de", "zh", "Das ist gut.", "这非常好哈哈哈哈")  # CJK runs need two more
+    loop = doc("de", "zh", "eins zwei drei eins zwei drei eins zwei drei eins zwei drei vier", "一二三")
+    empty = doc("de", "zh", "", "")
+    assert reasons(step, [fine, run, cjk_run, cjk_short_run, loop, empty]) == [
+        None, "repetition", "repetition", None, "repetition", None]
