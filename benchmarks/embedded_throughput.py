@@ -2,7 +2,7 @@
 
 Requests go through `EmbeddedTeacher.complete` from concurrent coroutines, as the dialogue workers send them, so the
 figure includes the gathering into batches. Prints one JSON line.
-Run: python benchmarks/embedded_throughput.py [--prompts 32] [--batch-size 32] [--max-tokens 64]
+Run: python benchmarks/embedded_throughput.py [--prompts 64] [--batch-size 64] [--max-tokens 64] [--threads 1]
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ def main() -> None:
     from redraft.synth.embedded_teacher import EmbeddedTeacher
 
     p = argparse.ArgumentParser()
-    p.add_argument("--prompts", type=int, default=32)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--prompts", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--single", type=int, default=4, help="prompts for the one-stream baseline")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (teacher.threads)")
     a = p.parse_args()
-    teacher = EmbeddedTeacher(SimpleNamespace(max_tokens=a.max_tokens, batch_size=a.batch_size))
+    teacher = EmbeddedTeacher(SimpleNamespace(max_tokens=a.max_tokens, batch_size=a.batch_size, threads=a.threads))
     teacher.generate(conversations(1))  # load and warm up
 
     start = time.perf_counter()

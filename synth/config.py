@@ -20,6 +20,9 @@ class TeacherConfig(BaseModel):
     max_tokens: int = Field(256, ge=1)  # per completion
     max_retries: int = Field(6, ge=0)
     batch_size: int = Field(16, ge=1)  # embedded only: prompts generated together
+    # embedded only: torch threads. 1 by default: with other work on the cores, torch's spinning thread pool ran a
+    # batch 25x slower at 2 threads than at 1 (measured on 2 cores); on idle cores 2 gained little
+    threads: int = Field(1, ge=1)
     requests_per_minute: float | None = Field(None, gt=0)  # client-side limits; x-ratelimit-* headers also apply
     tokens_per_minute: float | None = Field(None, gt=0)
     send_seed: bool = True  # pass a per-request `seed` derived from the item (servers that reject it: false)

@@ -37,6 +37,7 @@ class EmbeddedTeacher:
 
             from redraft.synth.embedded_model import embedded_model_dir
 
+            torch.set_num_threads(getattr(self.config, "threads", 1))
             folder = embedded_model_dir()
             tokenizer = AutoTokenizer.from_pretrained(folder)
             tokenizer.padding_side = "left"
