@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -198,3 +199,18 @@ def test_unknown_model_stops_at_once(tmp_path, pairs_file, monkeypatch):
     with fault_server("--status-all", "404") as port:
         with pytest.raises(TeacherUnavailable, match="no such model"):
             run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(tmp_path / "out"))
+
+
+def test_rerun_reuses_the_cache_across_servers_and_fresh_discards_it(tmp_path, pairs_file, clean_run, monkeypatch):
+    """The cache key holds no URL or key: another server (another port) is not asked again; --fresh asks again."""
+    clean_out, clean_stats = clean_run
+    out = tmp_path / "out"
+    shutil.copytree(clean_out, out)
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    with fault_server() as port:
+        run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out))
+        assert server_stats(port)["counts"].get("200", 0) == 0
+        assert read_rows(out) == read_rows(clean_out)
+        run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out), fresh=True)
+        assert server_stats(port)["counts"]["200"] == sum(clean_stats["served"].values())
+    assert read_rows(out) == read_rows(clean_out)
