@@ -82,7 +82,7 @@ class SynthesisEngine:
             self._tasks.discard(task)
 
     def _check_failing(self, last: TeacherError) -> None:
-        failed = sum(n for reason, n in self.failures.items() if reason != BudgetExhausted("").reason)
+        failed = sum(n for reason, n in self.failures.items() if reason != BudgetExhausted.REASON)
         if failed >= self.synth.fail_fast_after and failed >= FAILING_SHARE * self.finished:
             t = self.recipe.teacher
             self._give_up(TeacherUnavailable(

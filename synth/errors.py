@@ -16,5 +16,7 @@ class TeacherError(Exception):
 class BudgetExhausted(TeacherError):
     """The recipe's `max_cost`/`max_tokens` budget is spent: no new (uncached) calls are made."""
 
+    REASON = "budget_exhausted"
+
     def __init__(self, message: str = ""):
-        super().__init__("budget_exhausted", message)
+        super().__init__(self.REASON, message)

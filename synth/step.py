@@ -15,6 +15,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from redraft.synth.engine import SynthesisEngine
+from redraft.synth.errors import TeacherError
 from redraft.types import dialogue_to_document, document_to_pair, reject
 
 
@@ -46,7 +47,7 @@ class SynthesizeDialogues(PipelineStep):
 
     def _finish(self, engine: SynthesisEngine, doc, future, rejected, rank: int):
         outcome = engine.result(future)
-        if hasattr(outcome, "reason"):
+        if isinstance(outcome, TeacherError):
             self.stat_update("failed", f"failed_{outcome.reason}")
             if rejected is not None:
                 rejected.write(reject(doc, "failed", outcome.reason), rank)
