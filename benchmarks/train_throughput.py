@@ -8,7 +8,7 @@ and prints one JSON line: real (non-padding) tokens/s of each and the ratios aga
 GPU (--gpu): a ~1B Llama-architecture model (Llama-3.2-1B shape, SmolLM2 tokenizer), random init, seq 2048, bf16,
 packing, torch.compile; prints tokens/s and MFU from metrics.jsonl.
 
-    python benchmarks/train_throughput.py [--steps 6] [--micro-batch-size 4] [--seq-len 512]
+    python benchmarks/train_throughput.py [--steps 5] [--micro-batch-size 4] [--seq-len 512] [--repeats 2]
     python benchmarks/train_throughput.py --gpu [--nproc 1] [--steps 30]
 """
 
@@ -42,8 +42,9 @@ def parallel_pairs(n: int) -> list[tuple[str, str, str]]:
     return pairs[:n]
 
 
-def write_dialogues(out: Path, n: int) -> Path:
-    """A redraft output folder: 1-3 turn translation dialogues (realistically uneven lengths)."""
+def write_dialogues(out: Path, n: int, sentences_per_dialogue: int = 1) -> Path:
+    """A redraft output folder: 1-3 turn translation dialogues (realistically uneven lengths); with
+    `sentences_per_dialogue` > 1, long dialogues that translate that many sentences in turn (GPU: full rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -51,9 +52,14 @@ def write_dialogues(out: Path, n: int) -> Path:
 
     rng = random.Random(1)
     rows = []
-    for k, (lang, src, ref) in enumerate(parallel_pairs(n)):
-        messages = [{"role": "user", "content": f"Translate into English: {src}"},
-                    {"role": "assistant", "content": ref}]
+    pairs = parallel_pairs(n * sentences_per_dialogue)
+    for k in range(len(pairs) // sentences_per_dialogue):
+        group = pairs[k * sentences_per_dialogue:(k + 1) * sentences_per_dialogue]
+        lang, src, ref = group[0]
+        messages = []
+        for _, s, r in group:
+            messages += [{"role": "user", "content": f"Translate into English: {s}"},
+                         {"role": "assistant", "content": r}]
         revisions = rng.sample(REVISIONS, rng.choice([0, 0, 1, 2]))
         for rev in revisions:
             messages += [{"role": "user", "content": rev}, {"role": "assistant", "content": ref}]
@@ -136,9 +142,16 @@ def cpu_benchmark(args) -> dict:
         data = write_dialogues(work / "dialogues", args.examples)
         common = dict(seq_len=args.seq_len, micro_batch_size=args.micro_batch_size, grad_accum=1,
                       max_steps=args.steps + 1)
-        unpacked = ours(model, data, work, "ours-unpacked", packing=False, **common)
-        baseline = trl(model, data, work, args.steps + 1, args.micro_batch_size, args.seq_len)
-        packed = ours(model, data, work, "ours-packed", packing=True, **common)
+        runs = {"ours_unpacked": [], "trl_unpacked": [], "ours_packed": []}
+        # interleaved repeats, best of each: other load on a shared machine only ever slows a run down
+        for r in range(args.repeats):
+            runs["ours_unpacked"].append(ours(model, data, work, f"ours-unpacked-{r}", packing=False, **common))
+            runs["trl_unpacked"].append(trl(model, data, work, args.steps + 1, args.micro_batch_size, args.seq_len))
+            runs["ours_packed"].append(ours(model, data, work, f"ours-packed-{r}", packing=True, **common))
+        best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in runs.items()}
+        for k, v in runs.items():
+            best[k]["all_tokens_per_s"] = [round(x["tokens_per_s"], 1) for x in v]
+        unpacked, baseline, packed = best["ours_unpacked"], best["trl_unpacked"], best["ours_packed"]
     return {
         "benchmark": "train_throughput", "device": "cpu", "threads": os.cpu_count(), "model": model.name,
         "seq_len": args.seq_len, "micro_batch_size": args.micro_batch_size, "steps_timed": args.steps,
@@ -169,7 +182,9 @@ def gpu_benchmark(args) -> dict:
         model.save_pretrained(work / "model")
         del model
         tokenizer.save_pretrained(work / "model")
-        data = write_dialogues(work / "dialogues", args.examples)
+        # long dialogues fill the 2048-token rows, as torchtitan's documents do, so the 12*L*H*T attention term
+        # of the MFU estimate is not inflated by packing many short documents
+        data = write_dialogues(work / "dialogues", args.examples, sentences_per_dialogue=24)
         result = ours(work / "model", data, work, "gpu", nproc=args.nproc, seq_len=args.seq_len,
                       micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + 3,
                       packing=True, dtype="bfloat16", compile=args.compile, activation_checkpointing=False)
@@ -187,6 +202,7 @@ def main() -> None:
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--examples", type=int, default=3000)
     p.add_argument("--nproc", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=2, help="CPU: interleaved repeats, the best of each is reported")
     p.add_argument("--no-compile", dest="compile", action="store_false")
     args = p.parse_args()
     if args.gpu:

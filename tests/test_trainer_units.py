@@ -188,3 +188,17 @@ def test_padded_batch_matches_unpadded(tiny_llama_dir):
                        position_ids=batch["position_ids"]).logits
         alone = model(input_ids=torch.from_numpy(docs[1])[None]).logits[0]
     torch.testing.assert_close(logits[1, :7], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_torchrun_command_passes_multi_node_options_through():
+    from redraft.trainer.launch import torchrun_command
+
+    single = torchrun_command("c.yaml", ["lr=1e-4"], 2, [])
+    assert single[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node=2" in single
+    assert "--standalone" in single
+    assert single[single.index("-m", 3):] == ["-m", "redraft.trainer.main", "c.yaml", "--set", "lr=1e-4"]
+    multi = torchrun_command("c.yaml", [], 8, ["--nnodes=2", "--node-rank=1", "--master-addr=10.0.0.1",
+                                               "--master-port=29400"])
+    assert "--standalone" not in multi
+    assert multi.index("--nnodes=2") < multi.index("redraft.trainer.main")
+    assert {"--node-rank=1", "--master-addr=10.0.0.1", "--master-port=29400"} <= set(multi)

@@ -18,7 +18,7 @@ from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .data import IGNORE, prepare_tokenizer, tokenize_sources
 from .export import export_final
-from .metrics import MetricsLog, flops_per_token, peak_flops
+from .metrics import MetricsLog, peak_flops, step_flops
 from .packing import collate
 from .parallel import compute_dtype, init_distributed, shard_model
 from .sampler import GlobalBatchPlanner, rank_microbatches
@@ -132,7 +132,6 @@ def run(cfg: TrainConfig) -> None:
         (out / "mask_audit.json").write_text(json.dumps(data.audit(), indent=1))
 
     peak = peak_flops(env.device)
-    flops_tok = flops_per_token(model.config, n_params, cfg.seq_len)
     source_names = [s.name for s in data.sources]
     crash_after = int(os.environ.get(CRASH_AFTER_STEP_ENV, "0"))
     log(f"[train] {env.world_size} process(es) on {env.device.type}, {n_params / 1e6:.1f}M parameters, "
@@ -175,7 +174,8 @@ def run(cfg: TrainConfig) -> None:
                             for i, name in enumerate(source_names) if stats[1 + n + i] > 0},
         }
         if peak:
-            record["mfu"] = flops_tok * step_tokens / dt / (peak * env.world_size)
+            flops = step_flops(model.config, n_params, cfg.seq_len, step_tokens, n_trained_global)
+            record["mfu"] = flops / dt / (peak * env.world_size)
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             metrics.log(record)
         # the last step is saved too, so re-running a finished command only re-exports

@@ -20,16 +20,17 @@ def peak_flops(device: torch.device) -> float | None:
     return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
 
 
-def flops_per_token(model_config, n_params: int, seq_len: int) -> float:
-    """6N for the dense matmuls (N without the input embedding) plus 12*L*H*T for attention scores and values
-    (the PaLM / torchtitan estimate)."""
-    embed = model_config.vocab_size * model_config.hidden_size
-    if getattr(model_config, "tie_word_embeddings", False):
-        embed = 0  # the shared matrix is used as the output head, a real matmul
+def step_flops(model_config, n_params: int, seq_len: int, tokens: int, trained_tokens: int) -> float:
+    """Training FLOPs of a step: 6 per parameter per token for the dense matmuls, plus 12*L*H*T per token for
+    attention scores and values (the PaLM / torchtitan estimate, T = seq_len). The output head runs only on trained
+    tokens here (TrainedPositionsHead), so it is counted for those alone."""
+    head = model_config.vocab_size * model_config.hidden_size
+    # the input embedding is a lookup, not a matmul; with tied weights its matrix is the head, counted below
+    body = n_params - head * (1 if getattr(model_config, "tie_word_embeddings", False) else 2)
     layers = model_config.num_hidden_layers
     head_dim = getattr(model_config, "head_dim", None) or model_config.hidden_size // model_config.num_attention_heads
-    attn_width = model_config.num_attention_heads * head_dim
-    return 6 * (n_params - embed) + 12 * layers * attn_width * seq_len
+    attention = 12 * layers * model_config.num_attention_heads * head_dim * seq_len
+    return (6 * body + attention) * tokens + 6 * head * trained_tokens
 
 
 class MetricsLog:
