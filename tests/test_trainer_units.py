@@ -152,10 +152,12 @@ def test_best_fit_respects_capacity_and_keeps_everything():
     assert sum(lengths[i] for i in placed) / (40 * 128) > 0.95  # best fit leaves little room unused
 
 
-def test_packed_document_logits_equal_alone(tiny_llama_dir):
+@pytest.mark.parametrize("attention", ["sdpa", "flex_attention"])  # flex: the GPU path's BlockMask, forward only
+def test_packed_document_logits_equal_alone(tiny_llama_dir, attention):
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation="sdpa").eval()
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation=attention).eval()
+    model.requires_grad_(False)
     rng = np.random.default_rng(0)
     docs = [rng.integers(10, 1000, size=n) for n in (17, 9, 23)]
     targets = [np.full(len(d), IGNORE) for d in docs]

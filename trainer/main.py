@@ -106,6 +106,8 @@ def run(cfg: TrainConfig) -> None:
 
     dtype = compute_dtype(cfg.dtype, env.device)
     attn = cfg.attn_implementation or ("flex_attention" if env.device.type == "cuda" and cfg.packing else "sdpa")
+    if attn == "flex_attention" and env.device.type == "cpu":
+        raise ConfigError("config field `attn_implementation`: flex_attention has no backward on the CPU; use sdpa")
     model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32, attn_implementation=attn)
     model.config.use_cache = False
     if cfg.activation_checkpointing:
