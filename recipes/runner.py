@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -130,11 +131,14 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     src = r.source
     reader = ItemReader(src.path, src.format, src.src_lang, src.tgt_lang, src.target_path, src.source_column,
                         src.target_column, src.split, src.limit)
+    # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
+    # count gives the progress display its ETA and projected cost.
+    expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit)) // r.executor.tasks)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
     recipe_yaml = dump_recipe(r)
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA))
+        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
         return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
                 *_with_rejects(build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue"), rejected, "b",
                                "dialogue")]
