@@ -1,0 +1,38 @@
+"""`redraft run demo` with the embedded teacher: the walking skeleton, end to end, on a slice of the demo corpus."""
+
+import json
+
+import datasets
+import pytest
+import yaml
+
+from redraft.recipes.runner import run_recipe
+from redraft.types import DIALOGUE_COLUMNS
+
+
+@pytest.mark.slow
+def test_demo_writes_a_loadable_multi_turn_dataset(tmp_path):
+    out = run_recipe("demo", ["synth.turns=2"], output=str(tmp_path / "demo"), limit=6)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["input"] == 6
+    assert stats["input"] == stats["kept"] + sum(stats["dropped"].values()) + sum(stats["failed"].values())
+
+    ds = datasets.load_dataset(str(out), split="train")
+    assert len(ds) == stats["kept"] >= 4 and set(ds.column_names) == set(DIALOGUE_COLUMNS)
+    for row in ds:
+        roles = [m["role"] for m in row["messages"] if m["role"] != "system"]
+        assert roles == ["user", "assistant", "user", "assistant"]  # a translation turn, then one revision turn
+        assert len(row["revisions"]) == 1 and row["teacher"] and row["usage"]["completion_tokens"] > 0
+        assert row["source_text"] in row["messages"][0]["content"] + row["messages"][-4]["content"]
+    assert {r["src_lang"] for r in ds} == {"zh", "de"}  # the demo corpus mixes zh-en and de-en
+
+    card = (out / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    assert front["configs"][0]["data_files"][0]["path"] == "data/*.parquet" and {"zh", "de", "en"} <= set(
+        front["language"])
+    assert yaml.safe_load((out / "recipe.yaml").read_text())["synth"]["turns"] == 2
+
+    # same command again: nothing left to do, identical rows
+    rows = ds.to_list()
+    run_recipe("demo", ["synth.turns=2"], output=str(out), limit=6)
+    assert datasets.load_dataset(str(out), split="train", download_mode="force_redownload").to_list() == rows
