@@ -36,3 +36,19 @@ def test_demo_writes_a_loadable_multi_turn_dataset(tmp_path):
     rows = ds.to_list()
     run_recipe("demo", ["synth.turns=2"], output=str(out), limit=6)
     assert datasets.load_dataset(str(out), split="train", download_mode="force_redownload").to_list() == rows
+
+
+def test_run_with_bad_input_exits_2_before_any_teacher_call(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "pairs.tsv"
+    bad.write_text("今天下雨。\tIt is raining today.\n" * 3 + "没有制表符的一行\n")
+    out = tmp_path / "out"
+    # a teacher URL where nothing listens: reaching it would fail with exit 1, not 2
+    r = subprocess.run([sys.executable, "-m", "redraft.cli", "run", "bayling-zh-en", "-o", str(out),
+                        "--set", f"source.path={bad}", "--set", "teacher.base_url=http://127.0.0.1:9/v1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert f"{bad}:4: expected 2 tab-separated fields" in r.stderr
+    assert not out.exists() or not any(p.name in ("data", "stats.json", "README.md") for p in out.iterdir())
