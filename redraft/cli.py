@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="trainer YAML (model, data, output_dir, seq_len, ...)")
     _add_set(p)
     p.add_argument("--nproc", type=int, default=1, help="processes on this node (gloo on CPU without a GPU)")
+    for flag in ("--nnodes", "--node-rank", "--master-addr", "--master-port"):
+        p.add_argument(flag, help="multi-node: passed through to torchrun")
     return parser
 
 
@@ -177,7 +179,9 @@ def cmd_push(a) -> int:
 def cmd_train(a) -> int:
     from redraft.trainer import train
 
-    return train(a.config, a.overrides, a.nproc)
+    launcher = [f"--{k.replace('_', '-')}={v}" for k, v in vars(a).items()
+                if k in ("nnodes", "node_rank", "master_addr", "master_port") and v is not None]
+    return train(a.config, a.overrides, a.nproc, launcher)
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "filter": cmd_filter, "dedupe": cmd_dedupe,
