@@ -26,7 +26,8 @@ from redraft.card import dataset_card
 from redraft.errors import UsageError
 from redraft.filters.dedupe import build_dedupe
 from redraft.filters.registry import build_filters
-from redraft.output import STATE_DIR, CountItems, ensure_nonempty, funnel, publish, rejected_writer, rows_writer
+from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
+                            rows_writer)
 from redraft.readers import ItemReader
 from redraft.recipes.schema import Recipe, dump_recipe, load_recipe, resolve_path
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
@@ -80,21 +81,22 @@ def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, ded
 
 def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, languages: list[str],
             recipe_yaml: str, license: str = "apache-2.0") -> Path:
-    from redraft.filters.report import write_plots
-
-    (staging / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    (staging / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
     import polars as pl
 
-    languages = set(languages) | set(pl.scan_parquet(staging / "data" / "*.parquet").select(
-        pl.concat_list("src_lang", "tgt_lang").explode().unique()).collect().to_series().to_list())
-    plots = [p.relative_to(staging).as_posix() for p in write_plots(staging / "plots", stats, staging / "data")]
-    (staging / "README.md").write_text(
-        dataset_card(title, stats, languages, kind, recipe_yaml, license=license, plots=plots), encoding="utf-8")
+    from redraft.filters.report import write_plots
+
     final = staging.parent / "published"
     if final.exists():
         shutil.rmtree(final)
     shutil.copytree(staging, final)  # staging stays, so a re-run with nothing left to do can publish again
+    data_files = name_shards(final / "data")
+    (final / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    (final / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
+    languages = set(languages) | set(pl.scan_parquet(final / "data" / "*.parquet").select(
+        pl.concat_list("src_lang", "tgt_lang").explode().unique()).collect().to_series().to_list())
+    plots = [p.relative_to(final).as_posix() for p in write_plots(final / "plots", stats, final / "data")]
+    (final / "README.md").write_text(dataset_card(title, stats, languages, kind, recipe_yaml, license=license,
+                                                  plots=plots, data_files=data_files), encoding="utf-8")
     publish(final, out)
     return out
 

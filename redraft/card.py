@@ -14,7 +14,8 @@ def size_category(n: int) -> str:
 
 
 def dataset_card(title: str, stats: dict, languages: list[str], kind: str, recipe_yaml: str | None = None,
-                 license: str = "apache-2.0", plots: list[str] = (), description: str = "") -> str:
+                 license: str = "apache-2.0", plots: list[str] = (), description: str = "",
+                 data_files: str = "data/*.parquet") -> str:
     front = {
         "language": sorted(set(languages) - {"und"}),
         "license": license,
@@ -22,7 +23,7 @@ def dataset_card(title: str, stats: dict, languages: list[str], kind: str, recip
         "size_categories": [size_category(stats["kept"])],
         "tags": ["redraft", "synthetic", "interactive-translation"] if kind == "dialogue" else ["redraft",
                                                                                                   "parallel-corpus"],
-        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}],
+        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": data_files}]}],
     }
     what = ("interactive translation dialogues: the user asks for a translation, then for revisions turn by turn"
             if kind == "dialogue" else "parallel sentence pairs")

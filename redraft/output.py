@@ -6,6 +6,7 @@ whole run succeeded, so a failed run leaves nothing half-written next to an earl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections import Counter
@@ -87,6 +88,22 @@ def ensure_nonempty(data_dir: Path, schema: pa.Schema) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not any(data_dir.glob("*.parquet")):
         pq.write_table(schema.empty_table(), data_dir / "00000.parquet")
+
+
+def name_shards(data_dir: Path) -> str:
+    """Name the shards `train-FINGERPRINT-NNNNN.parquet` and return the glob the dataset card points at.
+
+    `datasets` caches a local folder that has `configs` in its card by the card's config alone, not by the files, so a
+    re-run with new rows would load the old ones from its cache; a content fingerprint in the pattern prevents that.
+    """
+    shards = sorted(data_dir.glob("*.parquet"))
+    h = hashlib.blake2b(digest_size=5)
+    for f in shards:
+        h.update(f.read_bytes())
+    fingerprint = h.hexdigest()
+    for i, f in enumerate(shards):
+        f.rename(data_dir / f"train-{fingerprint}-{i:05d}.parquet")
+    return f"data/train-{fingerprint}-*.parquet"
 
 
 def publish(staging: Path, out: Path) -> None:

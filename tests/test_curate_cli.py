@@ -7,6 +7,7 @@ import sys
 import datasets
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from redraft.cli import main
 
@@ -42,7 +43,9 @@ def test_filter_then_dedupe_real_pairs(deen_tsv, tmp_path):
     rejected = pq.read_table(out / "rejected").to_pylist()
     assert len(rejected) == sum(stats["dropped"].values()) and all(r["reason"] for r in rejected)
     card = (out / "README.md").read_text()
-    assert card.startswith("---\n") and "path: data/*.parquet" in card and "plots/funnel.png" in card
+    assert card.startswith("---\n") and "plots/funnel.png" in card
+    pattern = yaml.safe_load(card.split("---")[1])["configs"][0]["data_files"][0]["path"]
+    assert sorted(out.glob(pattern)) == sorted((out / "data").glob("*.parquet"))
 
     dedup = tmp_path / "dedup"
     assert main(["dedupe", str(out), "-o", str(dedup)]) == 0
@@ -97,3 +100,15 @@ def test_usage_errors_exit_2(tmp_path):
     assert redraft("filter", tmp_path / "missing.tsv", "-o", tmp_path / "o").returncode == 2
     assert redraft("filter", tmp_path / "x.tsv", "-o", tmp_path / "o", "--set", "a=b").returncode == 2
     assert redraft("run").returncode == 2  # argparse: missing recipe
+
+
+def test_load_dataset_sees_a_rerun_with_new_rows(tmp_path):
+    """`datasets` caches a folder with `configs` in its card by config alone: the shard names must change with content."""
+    pairs = tmp_path / "in.tsv"
+    pairs.write_text("Guten Morgen.\tGood morning.\nDanke schön.\tThank you very much.\n")
+    out = tmp_path / "out"
+    assert main(["filter", str(pairs), "--langs", "de-en", "-o", str(out)]) == 0
+    assert len(datasets.load_dataset(str(out), split="train")) == 2
+    pairs.write_text(pairs.read_text() + "Bis morgen.\tSee you tomorrow.\n")
+    assert main(["filter", str(pairs), "--langs", "de-en", "-o", str(out)]) == 0
+    assert len(datasets.load_dataset(str(out), split="train")) == 3
