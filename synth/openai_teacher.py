@@ -8,6 +8,7 @@ empty, and a verdict on errors that mean the endpoint is unusable (bad key, wron
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from urllib.parse import urlparse
 
@@ -86,9 +87,12 @@ class OpenAITeacher:
                 try:
                     # the client's generic `post`: same retries, timeouts and errors as `chat.completions.create`,
                     # without its per-call TypedDict transform of the body (the costliest part of a request here)
-                    # and without building pydantic models of the reply: only three fields of it are read
-                    reply = await self.client.post("/chat/completions", cast_to=dict, body={
-                        "model": self.model, "messages": messages, **self.params, **extra})
+                    # and without building pydantic models of the reply: only three fields of it are read. The body
+                    # goes as bytes (replayed as-is on the client's retries): the client's own JSON encoder runs in
+                    # Python, json.dumps in C, and CPU per request is what limits requests/s (see synth_overhead.py)
+                    reply = await self.client.post("/chat/completions", cast_to=dict, content=json.dumps(
+                        {"model": self.model, "messages": messages, **self.params, **extra},
+                        ensure_ascii=False, separators=(",", ":")).encode())
                     choice = reply["choices"][0] if reply.get("choices") else {}
                     text = (choice.get("message") or {}).get("content")
                     usage = reply.get("usage") or {}
