@@ -98,6 +98,9 @@ def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, langu
     (final / "README.md").write_text(dataset_card(title, stats, languages, kind, recipe_yaml, license=license,
                                                   plots=plots, data_files=data_files), encoding="utf-8")
     publish(final, out)
+    for old in staging.parent.parent.glob("work-*"):  # earlier recipes' work files; the response cache stays
+        if old != staging.parent:
+            shutil.rmtree(old, ignore_errors=True)
     return out
 
 
@@ -152,11 +155,6 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
                    r.output.license)
 
 
-def input_kind(reader: ItemReader) -> Kind:
-    first = next(iter(reader.read()), None)
-    return "dialogue" if first is not None and "messages" in first.metadata else "pair"
-
-
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
            fresh: bool = False, title: str | None = None) -> Path:
     """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters/dedupe → OUT."""
@@ -166,8 +164,8 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
             raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
         src_lang, tgt_lang = langs.split("-")
     reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang)
-    kind = input_kind(reader)
     first = next(iter(reader.read()), None)
+    kind: Kind = "dialogue" if first is not None and "messages" in first.metadata else "pair"
     if first is not None:
         src_lang, tgt_lang = first.metadata["src_lang"], first.metadata["tgt_lang"]
     steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
