@@ -89,13 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rows(path: str):
-    from redraft.readers import ItemReader
-
-    p = Path(path)
-    return ItemReader(str(p / "data") if (p / "data").is_dir() else path, format="auto").read()
-
-
 def cmd_run(a) -> int:
     from redraft.recipes.runner import run_recipe
 
@@ -158,7 +151,9 @@ def cmd_stats(a) -> int:
 
 
 def cmd_show(a) -> int:
-    for row in islice(_rows(a.input), a.n):
+    from redraft.readers import ItemReader
+
+    for row in islice(ItemReader(_data_dir(a.input)).read(), a.n):
         m = row.metadata
         print(f"── {row.id}  {m.get('src_lang')}→{m.get('tgt_lang')}  {', '.join(m.get('revisions') or [])}")
         if "messages" in m:
