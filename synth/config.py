@@ -30,6 +30,16 @@ class TeacherConfig(BaseModel):
     price_per_million_prompt_tokens: float | None = Field(None, ge=0)
     price_per_million_completion_tokens: float | None = Field(None, ge=0)
 
+    def share(self, n: int) -> "TeacherConfig":
+        """This teacher's limits for one of `n` processes running at once: a recipe's limits are for the whole run,
+        and every datatrove worker has its own client."""
+        if n <= 1:
+            return self
+        return self.model_copy(update={
+            "max_concurrency": -(-self.max_concurrency // n),
+            "requests_per_minute": self.requests_per_minute and self.requests_per_minute / n,
+            "tokens_per_minute": self.tokens_per_minute and self.tokens_per_minute / n})
+
     @model_validator(mode="after")
     def _openai_needs_a_model(self):
         if self.provider == "openai" and self.model == "embedded":
@@ -57,6 +67,14 @@ class SynthConfig(BaseModel):
     max_in_flight: int | None = Field(None, ge=1)
     # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
     fail_fast_after: int = Field(16, ge=1)
+
+    def share(self, n: int) -> "SynthConfig":
+        """The budget of one of `n` tasks (shards): each task stops at its share, so the run stops at the whole."""
+        if n <= 1:
+            return self
+        return self.model_copy(update={
+            "max_cost": self.max_cost and self.max_cost / n,
+            "max_tokens": self.max_tokens and max(1, self.max_tokens // n)})
 
     @model_validator(mode="after")
     def _known_revision_kinds(self):

@@ -29,11 +29,27 @@ CACHE_FOLDER = "synth-cache"
 FAILING_SHARE = 0.8  # with at least `synth.fail_fast_after` failures, this share of failed items stops the run
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed: the event loop's own work is part of the CPU per request, which is what limits
+    requests/s with hundreds in flight (benchmarks/synth_overhead.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class SynthesisEngine:
-    def __init__(self, recipe, state_dir: str | Path, rank: int = 0, total_items: int | None = None):
-        self.recipe, self.synth = recipe, recipe.synth
+    def __init__(self, recipe, state_dir: str | Path, rank: int = 0, total_items: int | None = None,
+                 world_size: int = 1):
+        # this worker's share of the recipe's limits: `world_size` tasks split the budget, and the
+        # `executor.workers` of them running at once split each teacher's concurrency and rate limits
+        self.recipe, self.synth = recipe, recipe.synth.share(world_size)
         self.mix = resolve_mix(self.synth.revisions)
-        teachers = [("assistant", recipe.teacher)] + ([("user", recipe.user_teacher)] if recipe.user_teacher else [])
+        at_once = min(world_size, recipe.executor.workers)
+        teachers = [("assistant", recipe.teacher.share(at_once))]
+        if recipe.user_teacher:
+            teachers.append(("user", recipe.user_teacher.share(at_once)))
         for _, config in teachers:
             if config.provider == "openai":
                 resolve_api_key(config)  # fail before anything starts when the key is missing
@@ -42,7 +58,7 @@ class SynthesisEngine:
         self.budget = Budget(self.synth.max_cost, self.synth.max_tokens)
         self.calls = {role: TeacherCalls(role, config, make_teacher(config, on_response=self._count_status),
                                          self.cache, self.budget) for role, config in teachers}
-        t = recipe.teacher
+        t = teachers[0][1]
         self.max_in_flight = self.synth.max_in_flight or 4 * (t.batch_size if t.provider == "embedded"
                                                               else t.max_concurrency)
         self.progress = Progress(total_items, self.budget)
@@ -50,7 +66,7 @@ class SynthesisEngine:
         self.finished = 0
         self.fatal: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="redraft-synth", daemon=True)
         self._thread.start()
 

@@ -31,7 +31,8 @@ class SynthesizeDialogues(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data is None:
             return
-        engine = SynthesisEngine(self.recipe, self.state_dir, rank, total_items=self.expected_items)
+        engine = SynthesisEngine(self.recipe, self.state_dir, rank, total_items=self.expected_items,
+                                 world_size=world_size)
         window: deque = deque()
         try:
             with self.rejected if self.rejected else contextlib.nullcontext() as rejected:

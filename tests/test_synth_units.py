@@ -251,6 +251,31 @@ def test_budget_stops_cleanly_and_a_larger_budget_resumes(tmp_path, fake_teacher
     assert all(by_id[d.id] == d for d in rows)  # what the small budget made is what the full run keeps
 
 
+def test_budget_is_split_over_the_tasks_of_a_run(tmp_path, fake_teacher):
+    recipe = make_recipe(max_cost=1.0, max_in_flight=4)
+    spent = 0.0
+    for rank in range(2):  # two shards of one run: together they stay within the run's budget
+        step = SynthesizeDialogues(recipe, str(tmp_path))
+        list(step.run(iter(pair_to_document(p) for p in PAIRS[rank::2]), rank=rank, world_size=2))
+        spent += step.stats["cost_microusd"].total / 1e6
+    assert 0.5 < spent <= 1.0 + 2 * 4 * 0.05  # at most the calls in flight past each task's share
+
+
+def test_teacher_limits_are_shared_by_the_workers_running_at_once(tmp_path):
+    recipe = make_recipe()
+    recipe.teacher = recipe.teacher.model_copy(update={"max_concurrency": 9, "requests_per_minute": 120.0,
+                                                       "tokens_per_minute": 6000.0})
+    recipe.executor = recipe.executor.model_copy(update={"tasks": 4, "workers": 2})
+    limits = {}
+    for world_size in (1, 4):
+        engine = engine_module.SynthesisEngine(recipe, tmp_path, rank=0, world_size=world_size)
+        limiter = engine.calls["assistant"].teacher.limiter
+        limits[world_size] = (limiter.max_concurrency, limiter.requests.rate * 60, limiter.tokens.rate * 60)
+        engine.close()
+    assert limits[1] == (9, 120.0, 6000.0)
+    assert limits[4] == (5, 60.0, 3000.0)  # 2 of the 4 tasks run at once
+
+
 def test_user_teacher_phrases_follow_ups(tmp_path, fake_teacher):
     recipe = make_recipe(turns=2)
     recipe = recipe.model_copy(update={"user_teacher": recipe.teacher.model_copy(update={"model": "phraser"})})
