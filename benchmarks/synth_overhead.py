@@ -1,9 +1,14 @@
 """Request-layer overhead: how many requests/s the synthesis engine drives against a local stub server.
 
-The stub (tests/synth_fault_server.py, no faults) runs in its own process. Three figures:
-  - zero latency, 256 in flight: the engine's own per-request cost (dialogues, cache, flow control, openai client);
-  - 200 ms latency, 256 in flight: against the ideal of 256 / 0.2 = 1,280 requests/s;
-  - the same zero-latency workload through distilabel's OpenAILLM and Bespoke Curator, where they are installed.
+The stub (tests/synth_fault_server.py, no faults) runs in its own process. The figures:
+  - zero latency, 256 in flight, one worker: the engine's own per-request cost (dialogues, cache, flow control,
+    openai client);
+  - the same zero-latency workload through distilabel's OpenAILLM and Bespoke Curator, where they are installed;
+  - 200 ms latency, 256 in flight: against the ideal of 256 / 0.2 = 1,280 requests/s, with one worker (one event
+    loop, one core at most) and with the run spread the way a recipe spreads it on 2 cores (`executor: {tasks: 2,
+    workers: 2}`): datatrove's LocalPipelineExecutor runs two tasks of the step at once, each with half of the
+    teacher's concurrency. That rate counts from the first task's first item to the last task's last, so process
+    start-up is left out.
 Prints one JSON line. Run: python benchmarks/synth_overhead.py [--requests 6000]
 """
 
@@ -29,18 +34,28 @@ def start_server(*args: str) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{int(proc.stdout.readline())}/v1"
 
 
-def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
+def bench_recipe(base_url: str, turns: int, workers: int = 1):
     from redraft.recipes.schema import Recipe
-    from redraft.synth.step import SynthesizeDialogues
-    from redraft.types import ParallelPair, pair_to_document
 
-    recipe = Recipe.model_validate({
+    return Recipe.model_validate({
         "name": "bench", "source": {"path": "x", "src_lang": "zh", "tgt_lang": "en"}, "output": {"path": "x"},
         "teacher": {"base_url": base_url, "model": "stub", "api_key_env": None, "max_concurrency": CONCURRENCY,
                     "timeout": 30},
-        "synth": {"turns": turns, "max_in_flight": 2 * CONCURRENCY}})
-    pairs = [ParallelPair.make("zh", "en", f"我们第{i}次一起去北京旅游。", f"This is our trip number {i} to Beijing.")
-             for i in range(n_requests // turns)]
+        "synth": {"turns": turns}, "executor": {"tasks": workers, "workers": workers}})
+
+
+def pair(i: int):
+    from redraft.types import ParallelPair
+
+    return ParallelPair.make("zh", "en", f"我们第{i}次一起去北京旅游。", f"This is our trip number {i} to Beijing.")
+
+
+def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
+    from redraft.synth.step import SynthesizeDialogues
+    from redraft.types import pair_to_document
+
+    recipe = bench_recipe(base_url, turns)
+    pairs = [pair(i) for i in range(n_requests // turns)]
     with tempfile.TemporaryDirectory() as state:
         step = SynthesizeDialogues(recipe, state)
         start = time.perf_counter()
@@ -48,6 +63,34 @@ def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
         elapsed = time.perf_counter() - start
     assert n == len(pairs) and step.stats["requests"].total == n * turns
     return n * turns / elapsed
+
+
+def workers_requests_per_s(base_url: str, n_requests: int, turns: int, workers: int) -> tuple[float, float]:
+    """Requests/s and client CPU ms per request with the step run by datatrove, `workers` tasks at once."""
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.base import PipelineStep
+
+    from redraft.synth.step import SynthesizeDialogues
+    from redraft.types import pair_to_document
+
+    class GeneratedPairs(PipelineStep):
+        def run(self, data, rank: int = 0, world_size: int = 1):
+            yield from (pair_to_document(pair(i)) for i in range(rank, n_requests // turns, world_size))
+
+    class TimedSynthesis(SynthesizeDialogues):
+        def run(self, data, rank: int = 0, world_size: int = 1):
+            start, cpu = time.time(), time.process_time()
+            yield from super().run(data, rank, world_size)
+            Path(self.state_dir, f"times-{rank}.json").write_text(json.dumps(
+                [start, time.time(), time.process_time() - cpu, self.stats["requests"].total]))
+
+    with tempfile.TemporaryDirectory() as state:
+        LocalPipelineExecutor([GeneratedPairs(), TimedSynthesis(bench_recipe(base_url, turns, workers), state)],
+                              tasks=workers, workers=workers, logging_dir=f"{state}/logs").run()
+        times = [json.loads(f.read_text()) for f in Path(state).glob("times-*.json")]
+    requests = sum(t[3] for t in times)
+    assert len(times) == workers and requests == n_requests // turns * turns, times
+    return requests / (max(t[1] for t in times) - min(t[0] for t in times)), 1000 * sum(t[2] for t in times) / requests
 
 
 def messages(i: int) -> list[dict]:
@@ -118,6 +161,10 @@ def main() -> None:
         result["latency_200ms_client_cpu_ms_per_req"] = round(1000 * cpu / n, 3)
         result["latency_200ms_client_core_share"] = round(cpu * rate / n, 2)
         result["latency_200ms_share_of_ideal"] = round(rate / (CONCURRENCY / 0.2), 3)
+        rate, cpu_ms = workers_requests_per_s(url, 2 * n, a.turns, workers=2)
+        result["latency_200ms_2_workers_req_per_s"] = round(rate, 1)
+        result["latency_200ms_2_workers_client_cpu_ms_per_req"] = round(cpu_ms, 3)
+        result["latency_200ms_2_workers_share_of_ideal"] = round(rate / (CONCURRENCY / 0.2), 3)
     finally:
         proc.kill()
     print(json.dumps(result))
