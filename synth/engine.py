@@ -61,7 +61,8 @@ class SynthesisEngine:
         t = teachers[0][1]
         self.max_in_flight = self.synth.max_in_flight or 4 * (t.batch_size if t.provider == "embedded"
                                                               else t.max_concurrency)
-        self.progress = Progress(total_items, self.budget)
+        self.progress = Progress(total_items, self.budget, f"synth {rank}" if world_size > 1 else "synth",
+                                 position=rank % at_once)
         self.failures: Counter = Counter()
         self.finished = 0
         self.fatal: BaseException | None = None

@@ -18,7 +18,7 @@ def progress_enabled() -> bool:
 
 
 class Progress:
-    def __init__(self, total: int | None, budget, desc: str = "synth"):
+    def __init__(self, total: int | None, budget, desc: str = "synth", position: int = 0):
         self.total, self.budget = total, budget
         self.start = time.monotonic()
         self.items = self.failed = 0
@@ -27,7 +27,7 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, desc=desc, unit="item", file=sys.stderr, dynamic_ncols=True,
-                             mininterval=0.5)
+                             mininterval=0.5, position=position)  # workers running at once: a line each
 
     def summary(self) -> dict:
         elapsed = max(1e-9, time.monotonic() - self.start)
