@@ -1,10 +1,12 @@
-"""Recipe sections owned by the curation stage: `filters` and `dedupe`."""
+"""Recipe sections owned by the curation stage: `filters`, `dedupe` and `judge`."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from redraft.synth.config import TeacherConfig
 
 
 class FilterSpec(BaseModel):
@@ -31,3 +33,18 @@ class DedupeConfig(BaseModel):
 FiltersField = Literal["default"] | list[FilterSpec]
 # `default` is DedupeConfig(); `false` turns dedupe off.
 DedupeField = Literal["default"] | bool | DedupeConfig
+
+
+class JudgeConfig(BaseModel):
+    """An LLM judge that scores each dialogue 1-5 and records the score in the row's `judge` column (filters/judge.py).
+    A recipe without a `judge` section has no judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # the recipe's `teacher` or `user_teacher` by name (asked at temperature 0), or a teacher of its own
+    teacher: Annotated[Annotated[Literal["teacher", "user_teacher"], Tag("literal[name]")]
+                       | Annotated[TeacherConfig, Tag("TeacherConfig")],  # errors from the branch the input is for
+                       Discriminator(lambda v: "literal[name]" if isinstance(v, str) else "TeacherConfig")] = "teacher"
+    min_score: float | None = Field(None, ge=1, le=5)  # drop dialogues scored below it (`judge_low_score`); unscored stay
+    retries: int = Field(2, ge=0)  # follow-up requests after a reply that is not the JSON verdict asked for

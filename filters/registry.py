@@ -8,6 +8,7 @@ Default pair filters, in order (reason names in brackets):
 Default dialogue filters: structure [bad_structure], refusal [refusal, meta_talk],
   compliance [revision_ignored, revision_unchanged], faithfulness [unfaithful], turn_language [lang_mismatch].
 Not in the defaults: decontaminate [contaminated] (needs evaluation files).
+Not a named filter: the LLM judge [judge_low_score] (filters/judge.py), from a recipe's `judge` section.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Runs a recipe, or a curation command, as datatrove pipelines and publishes the output directory.
 
-Stage 1 (`executor.tasks` shards): read → count → pair filters → synthesise → dialogue filters → stage files.
+Stage 1 (`executor.tasks` shards): read → count → pair filters → synthesise → dialogue filters → LLM judge (when the
+recipe has one) → stage files.
 Stage 2 (one task, so dedupe sees everything): stage files → dedupe → `data/` shards.
 Everything lands in `OUT/.redraft/work-KEY/` first (KEY: the resolved recipe and the input files); datatrove skips
 the tasks already completed there, the synthesis cache skips the teacher calls already made, and `publish` copies the
@@ -24,7 +25,9 @@ from loguru import logger
 
 from redraft.card import dataset_card
 from redraft.errors import UsageError
+from redraft.filters.config import JudgeConfig
 from redraft.filters.dedupe import build_dedupe
+from redraft.filters.judge import JudgeDialogues, resolve_judge
 from redraft.filters.registry import build_filters
 from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
                             rows_writer)
@@ -140,13 +143,15 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     # count gives the progress display its ETA and projected cost.
     expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit)) // r.executor.tasks)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
+    judge = resolve_judge(r.judge, r)
     recipe_yaml = dump_recipe(r)
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
         synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
+        dialogue_steps = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
+        dialogue_steps += [JudgeDialogues(judge, str(state))] if judge else []
         return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
-                *_with_rejects(build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue"), rejected, "b",
-                               "dialogue")]
+                *_with_rejects(dialogue_steps, rejected, "b", "dialogue")]
 
     out = Path(r.output.path)
     key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
@@ -156,8 +161,9 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
-           fresh: bool = False, title: str | None = None) -> Path:
-    """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters/dedupe → OUT."""
+           fresh: bool = False, title: str | None = None, judge: JudgeConfig | None = None) -> Path:
+    """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters → LLM judge (dialogues,
+    when `judge` is given with a teacher config) → dedupe → OUT."""
     src_lang = tgt_lang = None
     if langs:
         if langs.count("-") != 1:
@@ -169,18 +175,23 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     if first is not None:
         src_lang, tgt_lang = first.metadata["src_lang"], first.metadata["tgt_lang"]
     steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
+    judge = resolve_judge(judge)
+    if judge and kind == "pair":
+        raise UsageError(f"{input_path}: the judge scores dialogues, and this input holds parallel pairs")
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        return [reader, CountItems(counts), *_with_rejects(steps, rejected, "a", kind)]
+        judged = [JudgeDialogues(judge, str(state))] if judge else []
+        return [reader, CountItems(counts), *_with_rejects(steps + judged, rejected, "a", kind)]
 
     out_dir = Path(out)
     # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
-    description = yaml.safe_dump({"command": "dedupe" if not filters else "filter", "input": input_path,
-                                  "langs": f"{src_lang}-{tgt_lang}",
-                                  "filters": filters if isinstance(filters, str) else [
-                                      f.model_dump(mode="json") for f in filters],
-                                  "dedupe": dedupe.model_dump(mode="json") if hasattr(dedupe, "model_dump") else dedupe},
-                                 sort_keys=False, allow_unicode=True)
+    record = {"command": "dedupe" if not filters and not judge else "filter", "input": input_path,
+              "langs": f"{src_lang}-{tgt_lang}",
+              "filters": filters if isinstance(filters, str) else [f.model_dump(mode="json") for f in filters],
+              "dedupe": dedupe.model_dump(mode="json") if hasattr(dedupe, "model_dump") else dedupe}
+    if judge:
+        record["judge"] = judge.model_dump(mode="json")
+    description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
     key = _work_key(description, [input_path])
     staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe)
     return _finish(staging, out_dir, stats, title or out_dir.name, kind,

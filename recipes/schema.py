@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from redraft.errors import UsageError
-from redraft.filters.config import DedupeField, FiltersField
+from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
 
 
@@ -59,8 +59,15 @@ class Recipe(BaseModel):
     synth: SynthConfig = SynthConfig()
     filters: FiltersField = "default"
     dedupe: DedupeField = "default"
+    judge: JudgeConfig | None = None  # an LLM judge scores the dialogues (filters/judge.py); none by default
     output: OutputConfig
     executor: ExecutorConfig = ExecutorConfig()
+
+    @model_validator(mode="after")
+    def _judge_teacher_exists(self):
+        if self.judge is not None and self.judge.teacher == "user_teacher" and self.user_teacher is None:
+            raise ValueError("judge.teacher: 'user_teacher' is not set in this recipe")
+        return self
 
 
 BUILTIN = resources.files("redraft.recipes")
@@ -123,8 +130,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: set[str]) -> str:
     msgs = []
     for e in err.errors():
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in (
-            "literal['default']", "list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig"))))
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or x in (
+            "list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig"))))
         field = ".".join(str(x) for x in loc) or "(recipe)"
         where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
         origin = "--set" if any(field == o or field.startswith(o + ".") for o in overridden) else (

@@ -15,6 +15,7 @@ EPILOG = """examples:
   redraft run my.yaml --set teacher.model=gpt-4o-mini --limit 100
   redraft validate bayling-zh-en
   redraft filter pairs.tsv --langs de-en -o out/clean
+  redraft filter out/demo -o out/judged --judge-model gpt-4o-mini --judge-min-score 3
   redraft dedupe out/demo -o out/demo-dedup
   redraft stats out/demo
   redraft show out/demo -n 3
@@ -53,9 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
                                    "here), or a messages dataset. Kept rows go to DIR/data, drops to DIR/rejected.")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--recipe", help="take the `filters` section of this recipe (default: the defaults)")
+    p.add_argument("--recipe", help="take the `filters` and `judge` sections of this recipe (default: the default "
+                                    "filters, no judge)")
     p.add_argument("--langs", help="language pair of the input, like zh-en (when the rows do not say)")
     _add_set(p)
+    p.add_argument("--judge-model", metavar="MODEL",
+                   help="score each dialogue with this LLM judge (OpenAI-compatible; `embedded`: the built-in model) "
+                        "into the `judge` column, instead of the recipe's judge")
+    p.add_argument("--judge-url", metavar="URL", help="the judge's OpenAI-compatible base URL (key: $OPENAI_API_KEY)")
+    p.add_argument("--judge-min-score", type=float, metavar="S",
+                   help="drop dialogues the judge scores below S (1-5; reason judge_low_score)")
     p.add_argument("--fresh", action="store_true")
 
     p = sub.add_parser("dedupe", help="drop exact and near duplicates, keeping the first of each group")
@@ -108,16 +116,34 @@ def cmd_validate(a) -> int:
 
 
 def cmd_filter(a) -> int:
+    from redraft.filters.judge import resolve_judge
     from redraft.recipes.runner import curate, prepare_recipe
 
-    filters, langs = "default", a.langs
+    filters, langs, judge = "default", a.langs, None
     if a.recipe:
         r = prepare_recipe(a.recipe, a.overrides)
         filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
+        judge = resolve_judge(r.judge, r)
     elif a.overrides:
         raise UsageError("--set needs --recipe")
-    out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh)
+    if a.judge_model:
+        judge = _judge_from_flags(a)
+    elif a.judge_url or a.judge_min_score is not None:
+        raise UsageError("--judge-url and --judge-min-score need --judge-model")
+    out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh,
+                 judge=judge)
     return _print_funnel(out)
+
+
+def _judge_from_flags(a):
+    from redraft.filters.config import JudgeConfig
+    from redraft.synth.config import TeacherConfig
+
+    if a.judge_min_score is not None and not 1 <= a.judge_min_score <= 5:
+        raise UsageError(f"--judge-min-score {a.judge_min_score}: a score from 1 to 5")
+    teacher = TeacherConfig(provider="embedded") if a.judge_model == "embedded" else TeacherConfig(
+        model=a.judge_model, base_url=a.judge_url, temperature=0.0)
+    return JudgeConfig(teacher=teacher, min_score=a.judge_min_score)
 
 
 def cmd_dedupe(a) -> int:

@@ -49,6 +49,8 @@ class Dialogue:
     revision_args: list[str] = field(default_factory=list)
     teacher: str = ""
     usage: dict = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
+    # the LLM judge's verdict (filters/judge.py): {score, turns, rationale, model}; None when not judged
+    judge: dict | None = None
 
 
 def item_id(src_lang: str, tgt_lang: str, source_text: str, reference_text: str) -> str:
@@ -59,16 +61,20 @@ def item_id(src_lang: str, tgt_lang: str, source_text: str, reference_text: str)
 
 PAIR_COLUMNS = ["id", "src_lang", "tgt_lang", "source_text", "reference_text"]
 DIALOGUE_COLUMNS = PAIR_COLUMNS[:1] + ["messages"] + PAIR_COLUMNS[1:] + ["revisions", "revision_args", "teacher",
-                                                                        "usage"]
+                                                                        "usage", "judge"]
 REJECT_COLUMNS = ["status", "reason"]  # status: "dropped" (a filter said no) or "failed" (synthesis gave up)
 
 _TURN = pa.struct([("role", pa.string()), ("content", pa.string())])
 _USAGE = pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64())])
+# score: the weakest assistant turn's mean of its three criteria, null when the judge gave no usable verdict
+_JUDGE = pa.struct([("score", pa.float64()), ("turns", pa.list_(pa.struct([
+    ("adequacy", pa.float64()), ("fluency", pa.float64()), ("instruction_following", pa.float64())]))),
+    ("rationale", pa.string()), ("model", pa.string())])
 PAIR_SCHEMA = pa.schema([(c, pa.string()) for c in PAIR_COLUMNS])
 DIALOGUE_SCHEMA = pa.schema([
     ("id", pa.string()), ("messages", pa.list_(_TURN)), ("src_lang", pa.string()), ("tgt_lang", pa.string()),
     ("source_text", pa.string()), ("reference_text", pa.string()), ("revisions", pa.list_(pa.string())),
-    ("revision_args", pa.list_(pa.string())), ("teacher", pa.string()), ("usage", _USAGE),
+    ("revision_args", pa.list_(pa.string())), ("teacher", pa.string()), ("usage", _USAGE), ("judge", _JUDGE),
 ])
 
 
@@ -100,7 +106,7 @@ def document_to_dialogue(doc: Document) -> Dialogue:
     m = doc.metadata
     return Dialogue(doc.id, m["messages"], m["src_lang"], m["tgt_lang"], doc.text, m["reference_text"],
                     list(m.get("revisions") or []), list(m.get("revision_args") or []), m.get("teacher") or "",
-                    dict(m.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0}))
+                    dict(m.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0}), m.get("judge"))
 
 
 def document_to_row(doc: Document) -> dict:

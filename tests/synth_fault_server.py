@@ -6,7 +6,13 @@ Answers are a function of the request (model, messages, seed), so a faulty run a
 The first attempt at a request is faulty with probability `--faults` (chosen by hashing the request: 429 with
 Retry-After, 500, a reply slower than the client's timeout, a truncated JSON body, a dropped connection); its retry
 is answered. Messages containing POISON always get a 500. GET /stats returns counters, including how many times
-each request was answered in full (`served`): a call "paid" twice shows up there.
+each request was answered in full (`served`): a call "paid" twice shows up there, and the most requests it was
+answering at once (`max_in_flight`).
+
+With --judge, a request that asks for an LLM judge's verdict (a system message mentioning "turns": see
+filters/judge.py) is answered with a verdict: one entry per `[assistant ...]` line of its first user message, every
+criterion scored d where that line holds `SCORE=d` and 5 where it holds none. A request whose first user message holds
+MALFORMED is answered with prose instead, every time.
 """
 
 from __future__ import annotations
@@ -16,16 +22,19 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 from collections import Counter
 
 FAULTS = ("429", "500", "slow", "truncated", "drop")
+SCORE_MARK = re.compile(r"SCORE=([1-5])")
 
 
 class FaultServer:
     def __init__(self, faults: float, latency: float, slow_seconds: float, api_key: str | None, status_all: int | None,
-                 kinds: tuple[str, ...] = FAULTS):
+                 kinds: tuple[str, ...] = FAULTS, judge: bool = False):
         self.faults, self.latency, self.slow_seconds, self.kinds = faults, latency, slow_seconds, kinds
-        self.api_key, self.status_all = api_key, status_all
+        self.api_key, self.status_all, self.judge = api_key, status_all, judge
+        self.in_flight = self.max_in_flight = 0
         self.attempts: Counter = Counter()
         self.served: Counter = Counter()
         self.counts: Counter = Counter()
@@ -38,7 +47,13 @@ class FaultServer:
                 method, path, _ = lines[0].split(" ", 2)
                 headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
-                if not await self.respond(method, path, headers, body, writer):
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                try:
+                    keep = await self.respond(method, path, headers, body, writer)
+                finally:
+                    self.in_flight -= 1
+                if not keep:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -55,7 +70,8 @@ class FaultServer:
 
     async def respond(self, method, path, headers, body, writer) -> bool:
         if method == "GET" and path == "/stats":
-            stats = {"counts": dict(self.counts), "served": dict(self.served), "requests": sum(self.attempts.values())}
+            stats = {"counts": dict(self.counts), "served": dict(self.served), "requests": sum(self.attempts.values()),
+                     "max_in_flight": self.max_in_flight}
             self.send(writer, 200, json.dumps(stats).encode())
             await writer.drain()
             return True
@@ -82,7 +98,7 @@ class FaultServer:
         if attempt == 0 and (h % 10_000) < self.faults * 10_000:
             return await self.async_fault(self.kinds[(h // 10_000) % len(self.kinds)], writer, key)
         last = req["messages"][-1]["content"]
-        text = f"reply {key[:6]} to: {last[:60]}"
+        text = self.verdict(req["messages"]) or f"reply {key[:6]} to: {last[:60]}"
         prompt_tokens = sum(len(m["content"]) for m in req["messages"]) // 4 + 1
         reply = {"id": f"chatcmpl-{key}", "object": "chat.completion", "created": 0, "model": req["model"],
                  "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
@@ -94,6 +110,17 @@ class FaultServer:
         self.served[key] += 1
         self.counts["200"] += 1
         return True
+
+    def verdict(self, messages: list[dict]) -> str | None:
+        if not self.judge or not any(m["role"] == "system" and '"turns"' in m["content"] for m in messages):
+            return None
+        dialogue = next((m["content"] for m in messages if m["role"] == "user"), "")
+        if "MALFORMED" in dialogue:
+            return "The translations read well to me; I would give them a four."
+        scores = [int(m.group(1)) if (m := SCORE_MARK.search(line)) else 5
+                  for line in dialogue.splitlines() if line.startswith("[assistant")]
+        turns = [{"adequacy": d, "fluency": d, "instruction_following": d} for d in scores]
+        return "```json\n" + json.dumps({"turns": turns, "rationale": f"lowest {min(scores, default=5)}"}) + "\n```"
 
     def fault(self, kind: str, writer, key: str) -> bool:
         self.counts[kind] += 1
@@ -128,9 +155,10 @@ async def main() -> None:
     p.add_argument("--api-key-env", default=None, help="require this variable's value as the bearer token")
     p.add_argument("--kinds", default=",".join(FAULTS), help="the faults to inject, comma-separated")
     p.add_argument("--status-all", type=int, default=None, help="answer every request with this status")
+    p.add_argument("--judge", action="store_true", help="answer LLM-judge requests with verdicts (see above)")
     a = p.parse_args()
     key = os.environ[a.api_key_env] if a.api_key_env else None
-    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all, tuple(a.kinds.split(",")))
+    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all, tuple(a.kinds.split(",")), a.judge)
     srv = await asyncio.start_server(server.handle, "127.0.0.1", a.port, backlog=4096)
     print(srv.sockets[0].getsockname()[1], flush=True)
     async with srv:
