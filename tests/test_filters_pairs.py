@@ -102,3 +102,17 @@ def test_repetition_counts_runs_and_loops_per_side():
     empty = doc("de", "zh", "", "")
     assert reasons(step, [fine, run, cjk_run, cjk_short_run, loop, empty]) == [
         None, "repetition", "repetition", None, "repetition", None]
+
+
+def test_language_reads_short_sides_and_looks_past_an_ambiguous_start():
+    step = build_filters([FilterSpec(name="language")], "de", "en", "pair")[0]
+    # fasttext reads the first 48 characters of the German side as Cebuano, all of it as German
+    german = ("The Federal Ministry of Health (Bundesgesundheitsministerium) teilte am Montag mit, dass die neuen "
+              "Regeln ab sofort gelten.")
+    english = "The Federal Ministry of Health said on Monday that the new rules apply with immediate effect."
+    short = doc("de", "en", "Vielen Dank für alles!", "Thank you for everything!")
+    short_wrong = doc("de", "en", "Vielen Dank für alles!", "Merci beaucoup pour tout!")  # short, but fasttext is sure
+    english_start = doc("de", "en", german, english)
+    german_as_english = doc("de", "en", german, german)
+    assert reasons(step, [short, short_wrong, english_start, german_as_english]) == [
+        None, "lang_mismatch", None, "lang_mismatch"]
