@@ -194,10 +194,15 @@ class JudgeDialogues(PipelineStep):
                 while window:
                     yield from self._finish(*window.popleft(), calls, rejected, rank)
         finally:
-            for _, future in window:
-                future.cancel()
+            async def shutdown():  # after an error: the verdicts still in flight are not waited for
+                pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                await calls.teacher.close()
+
             with contextlib.suppress(Exception):  # closing must not hide the error that brought us here
-                asyncio.run_coroutine_threadsafe(calls.teacher.close(), loop).result(timeout=30)
+                asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=30)
             loop.close()

@@ -19,8 +19,10 @@ from redraft.filters.judge import parse_verdict
 from redraft.recipes.runner import curate, run_recipe
 from redraft.recipes.schema import load_recipe
 from redraft.synth.config import TeacherConfig
+from redraft.synth.errors import TeacherUnavailable
 from redraft.types import DIALOGUE_SCHEMA
 
+from conftest import ZH_EN, write_dialogue_dir
 from test_synth_faults import KEY_VAR, SECRET, fault_server, overrides, read_rows, server_stats
 
 RETRIES = 2
@@ -147,6 +149,17 @@ def test_filter_command_with_a_recipe_judge_and_with_flags(tmp_path, monkeypatch
     assert main(["filter", str(pairs), "--langs", "zh-en", "-o", str(tmp_path / "x"), *flags]) == 2
 
 
+def test_a_judge_that_keeps_failing_stops_before_anything_is_published(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    src = write_dialogue_dir(tmp_path / "in", ZH_EN, "zh", "en", "x", repeat=3)
+    config = judge(0, None)
+    with fault_server("--status-all", "500") as port:
+        teacher = config.teacher.model_copy(update={"base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0})
+        with pytest.raises(TeacherUnavailable, match=r"judge 'judge-model' at .* 16 of 16 requests failed"):
+            curate(str(src), str(tmp_path / "out"), filters=[], judge=config.model_copy(update={"teacher": teacher}))
+    assert not (tmp_path / "out" / "stats.json").exists()
+
+
 def test_recipe_judge_section_is_validated():
     with pytest.raises(UsageError, match=r"--set: judge\.min_score: .*less than or equal to 5"):
         load_recipe("bayling-zh-en", ["judge.min_score=9"])
@@ -169,3 +182,21 @@ def test_run_recipe_with_a_judge_records_scores(tmp_path, monkeypatch):
     assert len(rows) == 6 and served == 6 * 2 + 6  # two synthesis calls and one verdict per dialogue
     assert all(r["judge"]["score"] == 5.0 and len(r["judge"]["turns"]) == 2 and r["judge"]["model"] == "fault-model"
                for r in rows)
+
+
+@pytest.mark.slow
+def test_embedded_judge_scores_offline_or_says_why_not(tmp_path):
+    """SmolLM2-135M as the judge: too small to be a good one, but every row gets a verdict or a reason, in batches."""
+    from redraft.synth.embedded_model import MODEL_NAME
+
+    src, out = old_output(tmp_path / "in", ["good-2", "low"]), tmp_path / "out"
+    teacher = TeacherConfig(provider="embedded", max_tokens=48, batch_size=2)
+    curate(str(src / "data"), str(out), filters=[], judge=JudgeConfig(teacher=teacher, retries=1))
+    rows = datasets.load_dataset(str(out), split="train")
+    assert len(rows) == 2
+    for verdict in rows["judge"]:
+        assert verdict["model"] == MODEL_NAME
+        if verdict["score"] is None:
+            assert verdict["rationale"].startswith("unscored: ")
+        else:
+            assert 1 <= verdict["score"] <= 5 and verdict["turns"]
