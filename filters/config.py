@@ -46,5 +46,6 @@ class JudgeConfig(BaseModel):
     teacher: Annotated[Annotated[Literal["teacher", "user_teacher"], Tag("literal[name]")]
                        | Annotated[TeacherConfig, Tag("TeacherConfig")],  # errors from the branch the input is for
                        Discriminator(lambda v: "literal[name]" if isinstance(v, str) else "TeacherConfig")] = "teacher"
-    min_score: float | None = Field(None, ge=1, le=5)  # drop dialogues scored below it (`judge_low_score`); unscored stay
+    # drop dialogues scored below it (reason `judge_low_score`); those without a score stay
+    min_score: float | None = Field(None, ge=1, le=5)
     retries: int = Field(2, ge=0)  # follow-up requests after a reply that is not the JSON verdict asked for

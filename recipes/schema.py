@@ -130,8 +130,8 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: set[str]) -> str:
     msgs = []
     for e in err.errors():
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or x in (
-            "list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig"))))
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or (
+            x in ("list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig")))))
         field = ".".join(str(x) for x in loc) or "(recipe)"
         where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
         origin = "--set" if any(field == o or field.startswith(o + ".") for o in overridden) else (

@@ -49,8 +49,8 @@ def old_output(folder: Path, names=tuple(DIALOGUES)) -> Path:
         requests = [f"Translate into English: 第{i}句。"] + ["Shorter."] * (len(answers) - 1)
         messages = [{"role": role, "content": text} for pair in zip(requests, answers)
                     for role, text in zip(("user", "assistant"), pair)]
-        rows.append({"id": name, "messages": messages, "src_lang": "zh", "tgt_lang": "en",
-                     "source_text": f"第{i}句。", "reference_text": answers[0], "revisions": ["shorten"] * (len(answers) - 1),
+        rows.append({"id": name, "messages": messages, "src_lang": "zh", "tgt_lang": "en", "source_text": f"第{i}句。",
+                     "reference_text": answers[0], "revisions": ["shorten"] * (len(answers) - 1),
                      "revision_args": ["{}"] * (len(answers) - 1), "teacher": "t",
                      "usage": {"prompt_tokens": 1, "completion_tokens": 1}})
     old_schema = pa.schema([f for f in DIALOGUE_SCHEMA if f.name != "judge"])
