@@ -10,25 +10,29 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import polars as pl
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from .langid import LanguageIdentifier
+from .langid import LanguageIdentifier, base_lang_expr
 from .text import (CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, DIGIT_LIKE, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN,
-                   URL_PATTERN, letter_count, nonspace_count)
+                   URL_PATTERN, nonletter_count, nonspace_count)
 
 SIDES = ("src", "ref")
 LANG_OF = {"src": "src_lang", "ref": "tgt_lang"}
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def pair_frame(batch: list[Document]) -> pl.DataFrame:
+    """The batch as columns, languages as base codes ('zh-cn' -> 'zh')."""
     return pl.DataFrame({
         "src": [d.text or "" for d in batch],
         "ref": [d.metadata.get("reference_text") or "" for d in batch],
         "src_lang": [d.metadata.get("src_lang") or "" for d in batch],
         "tgt_lang": [d.metadata.get("tgt_lang") or "" for d in batch],
-    }, schema={"src": pl.String, "ref": pl.String, "src_lang": pl.String, "tgt_lang": pl.String})
+    }, schema={"src": pl.String, "ref": pl.String, "src_lang": pl.String, "tgt_lang": pl.String}
+    ).with_columns(base_lang_expr(pl.col("src_lang", "tgt_lang")))
 
 
 def results(reasons: pl.Series) -> list[bool | tuple[bool, str]]:
@@ -36,15 +40,14 @@ def results(reasons: pl.Series) -> list[bool | tuple[bool, str]]:
 
 
 def unspaced(side: str) -> pl.Expr:
-    return pl.col(LANG_OF[side]).str.split("-").list.first().is_in(list(CJK_LANGS))
+    return pl.col(LANG_OF[side]).is_in(list(CJK_LANGS))
 
 
 def word_count(side: str) -> pl.Expr:
     """English-equivalent words: runs of non-CJK text count one each, CJK characters CHARS_PER_WORD of the side's
     language (1.6 by default). Decided by script, not by the declared language, so swapped or mislabelled sides are
     measured right."""
-    lang = pl.col(LANG_OF[side]).str.split("-").list.first()
-    per_word = lang.replace_strict(CHARS_PER_WORD, default=1.6, return_dtype=pl.Float64)
+    per_word = pl.col(LANG_OF[side]).replace_strict(CHARS_PER_WORD, default=1.6, return_dtype=pl.Float64)
     cjk = pl.col(side).str.count_matches(CJK_CHAR)
     words = pl.col(side).str.count_matches(r"[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]+")
     return words.cast(pl.Float64) + cjk / per_word
@@ -72,11 +75,13 @@ class PairCheck(BaseFilter):
         on those rows, which matters for checks that parse text most pairs do not contain (numbers, URLs, tags)."""
         return None
 
-    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+    def reasons(self, frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.Series:
+        """The drop reason per row; `rows` are the candidate rows when the caller has them already."""
         candidates = self.candidates()
         if candidates is None:
             return frame.select(self.expr().alias("reason")).to_series()
-        rows = frame.select(candidates).to_series()
+        if rows is None:
+            rows = frame.select(candidates).to_series()
         reason = pl.Series("reason", [None] * frame.height, dtype=pl.String)
         if not rows.any():
             return reason
@@ -144,9 +149,12 @@ class CopiedSource(PairCheck):
                        "copied_source")
 
     def candidates(self):
-        # the canonical forms' first characters, found without building them
+        # as many letters on both sides (non-space minus non-letters, the counts non_text computes), and the
+        # canonical forms' first characters alike, found without building them
         first = lambda s: pl.col(s).str.to_lowercase().str.extract(r"([^\W_])")
-        return first("src") == first("ref")
+        src, ref = pl.col("src"), pl.col("ref")
+        same_letters = nonspace_count(src) - nonspace_count(ref) == nonletter_count(src) - nonletter_count(ref)
+        return same_letters & (first("src") == first("ref"))
 
 
 class NonText(PairCheck):
@@ -159,8 +167,8 @@ class NonText(PairCheck):
         self.min_letter_ratio = min_letter_ratio
 
     def expr(self):
-        def bad(s):
-            return letter_count(pl.col(s)) < self.min_letter_ratio * nonspace_count(pl.col(s))
+        def bad(s):  # letters < ratio * non-space, in the counts copied_source shares
+            return nonletter_count(pl.col(s)) > (1 - self.min_letter_ratio) * nonspace_count(pl.col(s))
         return drop_if(either(bad), "no_letters")
 
 
@@ -170,47 +178,54 @@ class Repetition(PairCheck):
     trigrams are repeats of earlier ones (a phrase looping). Only letters count as tokens, so digit and emoji runs
     pass.
 
-    Runs over one flat column of all tokens of both sides (a run is `max_run - 1` tokens in a row equal to the one
-    before; a repeated trigram is one not first of its kind in its side), not per-row list evaluation."""
+    Runs over one flat array of the token hashes of both sides (a run is `max_run` equal tokens in a row; a repeated
+    trigram is one not first of its kind in its side), not per-row list evaluation."""
     name = "repetition"
 
     def __init__(self, max_run: int = 4, min_tokens: int = 12, max_repeated: float = 0.3, **kw):
         super().__init__(**kw)
         self.max_run, self.min_tokens, self.max_repeated = max_run, min_tokens, max_repeated
 
-    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+    def reasons(self, frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.Series:
         repeated = self.repeated(frame.select(text="src", unspaced=unspaced("src")),
                                  frame.select(text="ref", unspaced=unspaced("ref")))
         return pl.select(drop_if(pl.lit(repeated), "repetition")).to_series().alias("reason")
 
-    def repeated(self, *sides: pl.DataFrame) -> pl.Series:
+    def repeated(self, *sides: pl.DataFrame) -> np.ndarray:
         """Per row: does any of the sides (frames of `text` and `unspaced`, same height) repeat itself?"""
-        height = sides[0].height
-        unspaced_side = pl.col("unspaced")
-        tokens = pl.concat(sides).select(
-            side=pl.int_range(pl.len(), dtype=pl.UInt32),
-            max_run=pl.when(unspaced_side).then(self.max_run + 2).otherwise(self.max_run),
-            token=pl.col("text").str.to_lowercase().str.extract_all(
-                pl.when(unspaced_side).then(pl.lit(r"\p{L}")).otherwise(pl.lit(r"\p{L}+"))),
-        ).explode("token", empty_as_null=True)
-        side, token = pl.col("side"), pl.col("token")
-        same_as_previous = ((token == token.shift(1)) & (side == side.shift(1))).fill_null(False).cast(pl.UInt32)
-        hashed = token.hash()
-        has_trigram = (side.shift(-2) == side).fill_null(False)
-        trigram = pl.struct(side, hashed, hashed.shift(-1).alias("next"), hashed.shift(-2).alias("after")).hash()
-        per_token = tokens.select(
-            side, pl.col("max_run"), is_token=token.is_not_null(), has_trigram=has_trigram,
-            repeat=has_trigram & trigram.is_first_distinct().not_(),
-            run=same_as_previous.rolling_sum(self.max_run - 1) >= self.max_run - 1,
-            long_run=same_as_previous.rolling_sum(self.max_run + 1) >= self.max_run + 1)
-        per_side = per_token.group_by("side", maintain_order=True).agg(
-            pl.col("max_run").first(), pl.col("run").any(), pl.col("long_run").any(), n_tokens=pl.col("is_token").sum(),
-            n_trigrams=pl.col("has_trigram").sum(), n_repeats=pl.col("repeat").sum())
-        run = pl.when(pl.col("max_run") == self.max_run).then(pl.col("run")).otherwise(pl.col("long_run"))
-        looping = (pl.col("n_tokens") >= self.min_tokens) & (pl.col("n_repeats") > self.max_repeated * pl.col("n_trigrams"))
-        bad = per_side.select(run.fill_null(False) | looping).to_series()
-        return pl.select(pl.any_horizontal(bad.slice(i * height, height).alias(str(i)) for i in range(len(sides)))
-                         ).to_series()
+        both = pl.concat(sides).with_columns(side=pl.int_range(pl.len(), dtype=pl.Int64), text=pl.col("text").str.to_lowercase())
+        cjk = both["unspaced"]
+        # tokens: runs of letters, found by turning other characters into spaces (cheaper than extracting matches);
+        # single letters on unspaced sides
+        tokens = pl.concat([
+            both.filter(cjk.not_()).select("side", token=pl.col("text").str.replace_all(r"[^\p{L} ]+", " ")
+                                           .str.split(" ")),
+            both.filter(cjk).select("side", token=pl.col("text").str.extract_all(r"\p{L}"))])
+        side = np.repeat(tokens["side"].to_numpy(), tokens["token"].list.len().to_numpy())
+        flat = tokens["token"].explode(empty_as_null=False)
+        word = (flat.str.len_bytes() > 0).fill_null(False).to_numpy()  # splitting leaves empty strings
+        side, h = side[word], flat.hash().to_numpy()[word]
+        n_sides = both.height
+        same = np.zeros(len(h), bool)  # the token equals the one before it, in the same side
+        same[1:] = (h[1:] == h[:-1]) & (side[1:] == side[:-1])
+        count = np.cumsum(same)
+        last_other = np.maximum.accumulate(np.where(same, 0, np.arange(len(h))))
+        run = count - count[last_other] + 1  # length of the run of equal tokens ending here
+        need = np.where(cjk.to_numpy()[side], self.max_run + 2, self.max_run)
+        has_run = np.zeros(n_sides, bool)
+        has_run[side[run >= need]] = True
+        valid = np.zeros(len(h), bool)
+        valid[:-2] = side[2:] == side[:-2]
+        with np.errstate(over="ignore"):
+            trigram = (h[:-2] * _MIX + h[1:-1]) * _MIX + h[2:] + side[:-2].astype(np.uint64)
+        trigram_side = side[:-2][valid[:-2]]
+        repeat = pl.Series(trigram[valid[:-2]]).is_first_distinct().not_().to_numpy()
+        n_trigrams = np.bincount(trigram_side, minlength=n_sides)
+        n_repeats = np.bincount(trigram_side[repeat], minlength=n_sides)
+        n_tokens = np.bincount(side, minlength=n_sides)
+        looping = (n_tokens >= self.min_tokens) & (n_repeats > self.max_repeated * n_trigrams)
+        bad = (has_run | looping).reshape(len(sides), -1)
+        return bad.any(axis=0)
 
 
 class Mojibake(PairCheck):
@@ -291,7 +306,7 @@ class Language(PairCheck):
         super().__init__(**kw)
         self.identifier = LanguageIdentifier(short_chars=short_chars, min_letters=min_letters, max_chars=max_chars)
 
-    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+    def reasons(self, frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.Series:
         n = frame.height
         known = frame.select((pl.col("src_lang") != "") & (pl.col("tgt_lang") != "")).to_series()
         agrees = self.identifier.agreement(pl.concat([frame["src"], frame["ref"]]),
@@ -318,13 +333,16 @@ class PairFilters(PairCheck):
         self.checks = checks
         super().__init__(**kw)
 
-    def reasons(self, frame: pl.DataFrame) -> pl.Series:
+    def reasons(self, frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.Series:
         cheap = [c for c in self.checks if not c.expensive]
-        fused = {i: c.expr() for i, c in enumerate(cheap) if c.candidates() is None and c.expr() is not None}
+        # the reasons of plain checks and the candidate rows of the others
+        fused = {i: c.expr() if c.candidates() is None else c.candidates() for i, c in enumerate(cheap)
+                 if c.candidates() is not None or c.expr() is not None}
         # one lazy select: polars computes subexpressions the checks share (word counts, letters) once
         columns = (frame.lazy().select(e.alias(str(i)) for i, e in fused.items()).collect() if fused
                    else pl.DataFrame())
-        found = [columns[str(i)] if i in fused else c.reasons(frame) for i, c in enumerate(cheap)]
+        found = [columns[str(i)] if i in fused and c.candidates() is None
+                 else c.reasons(frame, columns[str(i)] if i in fused else None) for i, c in enumerate(cheap)]
         reason = (pl.select(pl.coalesce(found)).to_series().alias("reason") if found
                   else pl.Series("reason", [None] * frame.height, dtype=pl.String))
         for check in (c for c in self.checks if c.expensive):

@@ -33,10 +33,15 @@ def nonspace_count(text: pl.Expr) -> pl.Expr:
     return text.str.len_chars() - text.str.count_matches(r"\s")
 
 
+def nonletter_count(text: pl.Expr) -> pl.Expr:
+    """Characters other than letters and whitespace, per text."""
+    return text.str.count_matches(r"[^\p{L}\s]")
+
+
 def letter_count(text: pl.Expr) -> pl.Expr:
     """Letters (\\p{L}) per text, counted the cheap way round: every character is whitespace, a letter or something
     else, and the other two are rarer than letters (regex counting costs per match)."""
-    return nonspace_count(text) - text.str.count_matches(r"[^\p{L}\s]")
+    return nonspace_count(text) - nonletter_count(text)
 
 
 def normalize(text: str) -> str:
