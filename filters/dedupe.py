@@ -1,6 +1,7 @@
 """Dedupe steps for a recipe's `dedupe:` section: exact duplicates after normalisation, then MinHash LSH near
 duplicates. The runner runs them in ONE task over all kept items, in input order: the first item of each group is
-kept, later ones are dropped with reason `duplicate` / `near_duplicate`. Only 8-byte hashes are held in memory.
+kept, later ones are dropped with reason `duplicate` / `near_duplicate`. Only hashes are held in memory, in numpy
+arrays: 8 bytes an item for exact dedupe, about 112 for near dedupe (minhash.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -15,6 +17,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from redraft.errors import UsageError
 
 from .config import DedupeConfig, DedupeField
+from .sorted_runs import MISSING, SortedRuns
 from .text import normalize
 
 Kind = Literal["pair", "dialogue"]
@@ -33,16 +36,22 @@ class ExactDedupe(BaseFilter):
     """Drops an item whose normalised content (see `dedupe_text`) was already seen. Reason `duplicate`."""
     name = "exact_dedupe"
 
-    def __init__(self, exclusion_writer=None):
-        super().__init__(exclusion_writer)
-        self.seen: set[bytes] = set()
+    def __init__(self, exclusion_writer=None, batch_size: int = 4096):
+        super().__init__(exclusion_writer, batch_size)
+        self.seen = SortedRuns()  # 64-bit content hashes
+
+    def filter_batch(self, batch: list[Document]):
+        keys = np.array([int.from_bytes(hashlib.blake2b(dedupe_text(d).encode("utf-8"), digest_size=8).digest())
+                         for d in batch], np.uint64)
+        uniq, first = np.unique(keys, return_index=True)
+        seen = self.seen.first(uniq) != MISSING
+        self.seen.add(uniq[~seen])
+        new = np.zeros(len(batch), bool)
+        new[first[~seen]] = True  # the first of its kind in the batch, and not seen before
+        return [True if n else (False, "duplicate") for n in new]
 
     def filter(self, doc: Document):
-        key = hashlib.blake2b(dedupe_text(doc).encode("utf-8"), digest_size=8).digest()
-        if key in self.seen:
-            return False, "duplicate"
-        self.seen.add(key)
-        return True
+        return self.filter_batch([doc])[0]
 
 
 def resolve(cfg: DedupeField) -> DedupeConfig | None:

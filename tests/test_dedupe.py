@@ -53,3 +53,38 @@ def test_near_dedupe_does_not_depend_on_batch_size():
     kept = [run_steps([NearDedupe(batch_size=b)], docs) for b in (1, 7, 4096)]
     assert kept[0] == kept[1] == kept[2]
     assert len(kept[0]) <= 205  # about 50 planted near-duplicates dropped
+
+
+def test_exact_dedupe_does_not_depend_on_batch_size():
+    from redraft.filters.dedupe import ExactDedupe
+
+    docs = [doc("de", "en", f"Satz {i % 7}", f"Sentence {i % 7}", i=i) for i in range(30)]
+    kept = [run_steps([ExactDedupe(batch_size=b)], docs) for b in (1, 4, 100)]
+    assert kept[0] == kept[1] == kept[2] == [f"deen-{i}" for i in range(7)]
+
+
+def test_sorted_runs_find_the_first_entry_per_prefix_across_merges():
+    import numpy as np
+
+    from redraft.filters.sorted_runs import MISSING, SortedRuns
+
+    runs = SortedRuns()
+    for batch in range(40):  # enough adds for several merges
+        keys = np.arange(batch * 5, batch * 5 + 5, dtype=np.uint64)
+        runs.add((keys << np.uint64(32)) | np.uint64(batch))
+    runs.add(np.array([(3 << 32) | 99], np.uint64))  # a later entry for key 3 does not replace the first
+    assert len(runs.runs) < 10 and len(runs) == 201
+    found = runs.first(np.array([3, 199, 200], np.uint64), shift=32)
+    assert found[0] == (3 << 32) and found[1] == (199 << 32) | 39 and found[2] == MISSING
+
+
+def test_near_dedupe_across_signature_blocks(monkeypatch):
+    from redraft.filters import minhash
+
+    monkeypatch.setattr(minhash, "BLOCK", 16)  # signatures spread over many storage blocks
+    words = [f"w{i}" for i in range(500)]
+    texts = [" ".join(words[i * 10:(i + 1) * 10] * 2) for i in range(50)]
+    index = minhash.NearDuplicateIndex()
+    first = index.check(texts)
+    again = index.check([t + " w1" for t in texts[::-1]])  # near copies, checked later and in another order
+    assert (first == -1).all() and again.tolist() == list(range(49, -1, -1))
