@@ -129,3 +129,34 @@ def test_loss_falls_on_smollm2(tmp_path, smollm2_dir, dialogue_dirs):
                                            add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**prompt, max_new_tokens=12, do_sample=False)
     assert tokenizer.decode(out[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+
+def test_resume_at_another_world_size_continues_the_same_batches(tmp_path, tiny_llama_dir, dialogue_dirs, capfd):
+    # global_batch_size fixes the rows per step: 2 processes x 1 micro-step, resumed as 1 process x 2 micro-steps
+    fields = dict(max_steps=4, save_every=2, global_batch_size=4, micro_batch_size=2, warmup_steps=1)
+    ref = make_config(tmp_path, tiny_llama_dir, dialogue_dirs, "ref", **fields)
+    assert train(str(ref), [], 1) == 0
+
+    resized = make_config(tmp_path, tiny_llama_dir, dialogue_dirs, "resized", **fields)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("REDRAFT_TRAIN_CRASH_AFTER_STEP", "2")
+    assert train(str(resized), [], 2) != 0
+    mp.undo()
+    assert [m["step"] for m in metrics(tmp_path / "resized")] == [1, 2]
+
+    # a different number of rows per step would replay another data plan: refused before any step, naming the fix
+    capfd.readouterr()
+    assert train(str(resized), ["global_batch_size=2"], 1) != 0
+    assert "trained with 4 rows per step, this run has 2" in capfd.readouterr().err
+    assert [m["step"] for m in metrics(tmp_path / "resized")] == [1, 2]
+
+    assert train(str(resized), [], 1) == 0
+    a, b = metrics(tmp_path / "ref"), metrics(tmp_path / "resized")
+    assert [m["step"] for m in b] == [1, 2, 3, 4]
+    for key in ("trained_tokens", "tokens", "examples", "examples_drawn", "total_trained_tokens", "lr"):
+        assert [m[key] for m in b] == [m[key] for m in a], key
+    # DCP reshards the model and AdamW state; only the order of fp32 sums differs between world sizes
+    assert [m["loss"] for m in b] == pytest.approx([m["loss"] for m in a], rel=1e-5)
+    wa, wb = weights(tmp_path / "ref"), weights(tmp_path / "resized")
+    for k in wa:
+        torch.testing.assert_close(wb[k], wa[k], rtol=1e-4, atol=1e-6)

@@ -152,9 +152,12 @@ def test_best_fit_respects_capacity_and_keeps_everything():
     assert sum(lengths[i] for i in placed) / (40 * 128) > 0.95  # best fit leaves little room unused
 
 
-@pytest.mark.parametrize("attention", ["sdpa", "flex_attention"])  # flex: the GPU path's BlockMask, forward only
+# sdpa_documents: the CPU default with packing; flex: the GPU path's BlockMask, forward only
+@pytest.mark.parametrize("attention", ["sdpa", "sdpa_documents", "flex_attention"])
 def test_packed_document_logits_equal_alone(tiny_llama_dir, attention):
     from transformers import AutoModelForCausalLM
+
+    import redraft.trainer.attention  # noqa: F401  registers sdpa_documents
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation=attention).eval()
     model.requires_grad_(False)
@@ -175,6 +178,29 @@ def test_packed_document_logits_equal_alone(tiny_llama_dir, attention):
     with torch.no_grad():
         leaky = model(input_ids=packed["input_ids"], use_cache=False).logits[0, 17:26]
     assert not torch.allclose(leaky, model(input_ids=torch.from_numpy(docs[1])[None]).logits[0], atol=1e-3)
+
+
+def test_document_attention_matches_masked_sdpa_in_backward(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    import redraft.trainer.attention  # noqa: F401  registers sdpa_documents
+
+    rng = np.random.default_rng(1)
+    docs = [rng.integers(10, 1000, size=n) for n in (17, 9, 23, 1)]
+    targets = [rng.integers(10, 1000, size=len(d)) for d in docs]
+    # two rows of different fill: row 1 ends with padding, a document of its own
+    batch = collate([[0, 1, 3], [2]], docs, targets, np.zeros(4, dtype=int), pad_id=0, packing=True, seq_len=32)
+    grads, losses = [], []
+    for attention in ("sdpa", "sdpa_documents"):
+        model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, attn_implementation=attention)
+        logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten())
+        loss.backward()
+        losses.append(loss.detach())
+        grads.append({n: p.grad for n, p in model.named_parameters()})
+    torch.testing.assert_close(losses[1], losses[0])
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], g, atol=1e-6, rtol=1e-4, msg=name)
 
 
 def test_padded_batch_matches_unpadded(tiny_llama_dir):

@@ -37,4 +37,17 @@ def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_
     env = dict(os.environ)
     # torchrun would set 1 thread per process; on a CPU share the cores between the local processes instead
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    import torch
+
+    if not torch.cuda.is_available():
+        keep_freed_memory(env)
     return subprocess.call(torchrun_command(config_path, list(overrides), nproc, list(launcher_args)), env=env)
+
+
+def keep_freed_memory(env: dict) -> None:
+    """glibc gives blocks above 32 MB (and a heap top above its trim threshold) back to the OS when freed, so on a
+    CPU every step page-faults its activations and logits in again, zeroed by the kernel: ~5% of a SmolLM2 step.
+    Keep freed memory in the heap instead (RSS stays at the peak). Not on GPU machines, where every rank first
+    loads the whole model into host memory."""
+    env.setdefault("MALLOC_MMAP_MAX_", "0")
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 40))

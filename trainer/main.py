@@ -14,6 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .data import IGNORE, prepare_tokenizer, tokenize_sources
@@ -104,10 +105,21 @@ def run(cfg: TrainConfig) -> None:
     planner = GlobalBatchPlanner(data.lengths, data.source, [s.weight for s in cfg.data], cfg.seed, rows_per_step,
                                  cfg.seq_len, cfg.packing)
 
+    ckpt = latest_checkpoint(out / "checkpoints")
+    if ckpt is not None:
+        saved_rows = json.loads((ckpt / "trainer_state.json").read_text()).get("rows_per_step", rows_per_step)
+        if saved_rows != rows_per_step:
+            # the data plan is a function of the rows per step: any other value trains on other examples
+            raise ConfigError(f"config field `grad_accum`: {ckpt} was trained with {saved_rows} rows per step, this "
+                              f"run has {rows_per_step} (micro_batch_size x grad_accum x world size); set "
+                              f"global_batch_size: {saved_rows} to resume at any world size")
+
     dtype = compute_dtype(cfg.dtype, env.device)
-    attn = cfg.attn_implementation or ("flex_attention" if env.device.type == "cuda" and cfg.packing else "sdpa")
-    if attn == "flex_attention" and env.device.type == "cpu":
+    if cfg.attn_implementation == "flex_attention" and env.device.type == "cpu":
         raise ConfigError("config field `attn_implementation`: flex_attention has no backward on the CPU; use sdpa")
+    # packed rows: a BlockMask skips other documents' blocks on the GPU; one sdpa call per document on the CPU
+    attn = cfg.attn_implementation or ("sdpa" if not cfg.packing else
+                                       "flex_attention" if env.device.type == "cuda" else DOCUMENT_ATTENTION)
     model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=torch.float32, attn_implementation=attn)
     model.config.use_cache = False
     if cfg.activation_checkpointing:
@@ -120,7 +132,6 @@ def run(cfg: TrainConfig) -> None:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg))
 
     start_step, totals = 0, {"tokens": 0, "trained_tokens": 0}
-    ckpt = latest_checkpoint(out / "checkpoints")
     if ckpt is not None:
         state = load_checkpoint(ckpt, model, optimizer, env.rank)
         scheduler.load_state_dict(state["scheduler"])
@@ -183,7 +194,7 @@ def run(cfg: TrainConfig) -> None:
         # the last step is saved too, so re-running a finished command only re-exports
         if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
             trainer_state = {"step": step, "scheduler": scheduler.state_dict(), "data": planner.state(),
-                             "totals": totals, "world_size": env.world_size}
+                             "totals": totals, "world_size": env.world_size, "rows_per_step": rows_per_step}
             save_checkpoint(out / "checkpoints", step, model, optimizer, trainer_state, env.rank,
                             cfg.keep_checkpoints)
         if crash_after and step == crash_after:
