@@ -103,7 +103,8 @@ class LanguageIdentifier:
         text, lang, letters = pl.col("text"), pl.col("lang"), pl.col("letters")
         head = text.str.slice(0, self.max_chars)
         has_script = text.str.contains(lang.replace_strict(SCRIPT_OF, default=None, return_dtype=pl.String))
-        has_kana = text.str.contains(KANA)
+        # kana only matter for Chinese and Japanese: other rows get a null pattern, which costs nothing
+        has_kana = text.str.contains(pl.when(lang.is_in(["zh", "ja"])).then(pl.lit(KANA))).fill_null(False)
         own_script = head.str.count_matches(lang.replace_strict(OWN_SCRIPT_OF, default=None, return_dtype=pl.String))
         return (pl.when(letters == 0).then(True)
                 .when(has_script.not_()).then(False)  # e.g. "Chinese" with no Han at all
@@ -130,7 +131,7 @@ class LanguageIdentifier:
     def _fasttext_verdict(self, todo: pl.DataFrame) -> pl.Series:
         labels, _ = self._predict(todo.select(self._clean(self.head_chars)).to_series(), k=1)
         best = pl.Series("best", [ls[0] if ls else "" for ls in labels], dtype=pl.String)
-        verdict = todo.select(same_language_expr(base_lang_expr(pl.lit(best)), pl.col("lang"))).to_series()
+        verdict = todo.select(same_language_expr(pl.lit(best).str.strip_prefix("__label__"), pl.col("lang"))).to_series()
         doubtful = verdict.not_()
         if doubtful.any():
             verdict = verdict.scatter(doubtful.arg_true(), self._second_opinion(todo.filter(doubtful)))
