@@ -149,12 +149,9 @@ class CopiedSource(PairCheck):
                        "copied_source")
 
     def candidates(self):
-        # as many letters on both sides (non-space minus non-letters, the counts non_text computes), and the
-        # canonical forms' first characters alike, found without building them
-        first = lambda s: pl.col(s).str.to_lowercase().str.extract(r"([^\W_])")
+        # as many letters on both sides (non-space minus non-letters, from the counts non_text computes anyway)
         src, ref = pl.col("src"), pl.col("ref")
-        same_letters = nonspace_count(src) - nonspace_count(ref) == nonletter_count(src) - nonletter_count(ref)
-        return same_letters & (first("src") == first("ref"))
+        return nonspace_count(src) - nonspace_count(ref) == nonletter_count(src) - nonletter_count(ref)
 
 
 class NonText(PairCheck):
