@@ -131,7 +131,8 @@ class LanguageIdentifier:
     def _fasttext_verdict(self, todo: pl.DataFrame) -> pl.Series:
         labels, _ = self._predict(todo.select(self._clean(self.head_chars)).to_series(), k=1)
         best = pl.Series("best", [ls[0] if ls else "" for ls in labels], dtype=pl.String)
-        verdict = todo.select(same_language_expr(pl.lit(best).str.strip_prefix("__label__"), pl.col("lang"))).to_series()
+        best = best.str.strip_prefix("__label__")
+        verdict = todo.select(same_language_expr(pl.lit(best), pl.col("lang"))).to_series()
         doubtful = verdict.not_()
         if doubtful.any():
             verdict = verdict.scatter(doubtful.arg_true(), self._second_opinion(todo.filter(doubtful)))

@@ -190,7 +190,8 @@ class Repetition(PairCheck):
 
     def repeated(self, *sides: pl.DataFrame) -> np.ndarray:
         """Per row: does any of the sides (frames of `text` and `unspaced`, same height) repeat itself?"""
-        both = pl.concat(sides).with_columns(side=pl.int_range(pl.len(), dtype=pl.Int64), text=pl.col("text").str.to_lowercase())
+        both = pl.concat(sides).with_columns(side=pl.int_range(pl.len(), dtype=pl.Int64),
+                                             text=pl.col("text").str.to_lowercase())
         cjk = both["unspaced"]
         # tokens: runs of letters, found by turning other characters into spaces (cheaper than extracting matches);
         # single letters on unspaced sides
