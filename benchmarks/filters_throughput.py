@@ -16,6 +16,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import time
 from pathlib import Path
 
@@ -96,7 +97,13 @@ def timed(startup, run, pairs, procs: int) -> tuple[float, float, int, float]:
     workers = [ctx.Process(target=worker, args=(startup, run, pairs[i::procs], barrier, results)) for i in range(procs)]
     for w in workers:
         w.start()
-    done = [results.get() for _ in workers]
+    done = []
+    while len(done) < procs:
+        try:
+            done.append(results.get(timeout=1))
+        except queue.Empty:
+            if any(w.exitcode for w in workers):
+                raise RuntimeError("a benchmark worker failed (its traceback is above)") from None
     for w in workers:
         w.join()
     return (max(d[0] for d in done), max(d[4] for d in done) - min(d[3] for d in done), sum(d[1] for d in done),
@@ -117,6 +124,8 @@ def main() -> None:
            "redraft_pairs_per_s": round(a.pairs / secs), "redraft_pairs_per_cpu_s": round(a.pairs / a.procs / cpu),
            "redraft_startup_s": round(startup, 2), "redraft_kept_share": round(kept / a.pairs, 3)}
     try:
+        import opusfilter  # noqa: F401  (fail here, not in the workers)
+
         peer = load(a.peer_pairs)
         pstartup, psecs, pkept, pcpu = timed(opusfilter_startup, run_opusfilter, peer, a.procs)
         out.update(opusfilter_lid="lingua low (fasttext and py3langid methods fail here)",
