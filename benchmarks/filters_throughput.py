@@ -94,7 +94,8 @@ def timed(startup, run, pairs, procs: int) -> tuple[float, float, int, float]:
     the CPU seconds of the busiest process."""
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(procs), ctx.Queue()
-    workers = [ctx.Process(target=worker, args=(startup, run, pairs[i::procs], barrier, results)) for i in range(procs)]
+    workers = [ctx.Process(target=worker, args=(startup, run, pairs[i::procs], barrier, results), daemon=True)
+               for i in range(procs)]
     for w in workers:
         w.start()
     done = []
