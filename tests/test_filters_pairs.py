@@ -116,3 +116,12 @@ def test_language_reads_short_sides_and_looks_past_an_ambiguous_start():
     german_as_english = doc("de", "en", german, german)
     assert reasons(step, [short, short_wrong, english_start, german_as_english]) == [
         None, "lang_mismatch", None, "lang_mismatch"]
+
+
+def test_langdetect_settles_short_sides_fasttext_is_unsure_of():
+    step = build_filters([FilterSpec(name="language")], "cs", "en", "pair")[0]
+    # fasttext's top answer for these short Czech sentences is below UNSURE, and English is not among its top 3
+    czech = ["Pro nás je to dobré.", "Jak cvičí dirigent?", "Dlouho tu nepršelo."]
+    right = [doc("cs", "en", text, "It is good for us.") for text in czech]
+    czech_as_english = [doc("cs", "en", "Máme se dobře, díky.", text) for text in czech]
+    assert reasons(step, right + czech_as_english) == [None] * 3 + ["lang_mismatch"] * 3
