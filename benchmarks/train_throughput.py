@@ -3,7 +3,9 @@
 CPU (default): SmolLM2-135M-Instruct, fp32, translation dialogues of 1-3 turns built from WMT22 zh-en/de-en (or
 invented ones when ../shared/data is absent). Runs, one after another in this invocation:
   ours (no packing, dynamic padding), TRL SFTTrainer (no packing), ours (best-fit packing)
-and prints one JSON line: real (non-padding) tokens/s of each and the ratios against TRL.
+and prints one JSON line: real (non-padding) tokens/s of each, the ratios against TRL and the load average.
+TRL runs inside this process with glibc's malloc defaults; ours goes through `redraft train`, whose launcher keeps
+freed memory in the heap on CPU machines (trainer/launch.py).
 
 GPU (--gpu): a ~1B Llama-architecture model (Llama-3.2-1B shape, SmolLM2 tokenizer), random init, seq 2048, bf16,
 packing, torch.compile; prints tokens/s and MFU from metrics.jsonl.
@@ -37,7 +39,7 @@ def parallel_pairs(n: int) -> list[tuple[str, str, str]]:
         if src.is_file():
             pairs += [(lang, s, r) for s, r in zip(src.read_text().splitlines(), ref.read_text().splitlines())]
     if not pairs:
-        pairs = [("de", f"Satz Nummer {i} ist hier.", f"Sentence number {i} is here.") for i in range(500)]
+        pairs = [("de", f"Satz Nummer {i} ist hier.", f"Sentence number {i} is here.") for i in range(max(n, 500))]
     random.Random(0).shuffle(pairs)
     return pairs[:n]
 
@@ -72,7 +74,7 @@ def write_dialogues(out: Path, n: int, sentences_per_dialogue: int = 1) -> Path:
     return out
 
 
-def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, **fields) -> dict:
+def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, warmup: int = 1, **fields) -> dict:
     from redraft.trainer import train
 
     cfg = {"model": str(model), "data": [str(data)], "output_dir": str(work / name), "lr": 1e-5,
@@ -85,7 +87,7 @@ def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, **field
     wall = time.perf_counter() - t0
     if rc:
         raise SystemExit(f"redraft train failed ({rc}) for {name}")
-    steps = [json.loads(line) for line in (work / name / "metrics.jsonl").read_text().splitlines()][1:]  # warm-up
+    steps = [json.loads(line) for line in (work / name / "metrics.jsonl").read_text().splitlines()][warmup:]
     out = {"tokens_per_s": sum(s["tokens"] for s in steps) / sum(s["step_time_s"] for s in steps),
            "step_time_s": statistics.median(s["step_time_s"] for s in steps),
            "tokens_per_step": statistics.mean(s["tokens"] for s in steps),
@@ -137,6 +139,7 @@ def cpu_benchmark(args) -> dict:
     from redraft.synth.embedded_model import embedded_model_dir
 
     model = Path(args.model) if args.model else embedded_model_dir()
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = write_dialogues(work / "dialogues", args.examples)
@@ -155,6 +158,8 @@ def cpu_benchmark(args) -> dict:
     return {
         "benchmark": "train_throughput", "device": "cpu", "threads": os.cpu_count(), "model": model.name,
         "seq_len": args.seq_len, "micro_batch_size": args.micro_batch_size, "steps_timed": args.steps,
+        # 1-minute load averages at the start and the end: other work on the cores slows every run down
+        "load_average": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
         "ours_unpacked": unpacked, "trl_unpacked": baseline, "ours_packed": packed,
         "speedup_unpacked_vs_trl": round(unpacked["tokens_per_s"] / baseline["tokens_per_s"], 3),
         "speedup_packed_effective_vs_trl": round(packed["tokens_per_s"] / baseline["tokens_per_s"], 3),
@@ -186,7 +191,7 @@ def gpu_benchmark(args) -> dict:
         # of the MFU estimate is not inflated by packing many short documents
         data = write_dialogues(work / "dialogues", args.examples, sentences_per_dialogue=24)
         result = ours(work / "model", data, work, "gpu", nproc=args.nproc, seq_len=args.seq_len,
-                      micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + 3,
+                      micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + 3, warmup=3,
                       packing=True, dtype="bfloat16", compile=args.compile, activation_checkpointing=False)
     return {"benchmark": "train_throughput", "device": torch.cuda.get_device_name(0), "nproc": args.nproc,
             "model": "llama-1B-shape random init", "params": n_params, "seq_len": args.seq_len,
