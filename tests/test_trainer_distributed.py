@@ -54,16 +54,20 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, tiny_llama
     assert any(not torch.equal(base[k], w1[k]) for k in base if k in w1)  # training moved the weights
 
 
+def crash_after_step(step: int, config, nproc: int) -> None:
+    """Train until the trainer's test hook kills every process after `step`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REDRAFT_TRAIN_CRASH_AFTER_STEP", str(step))
+        assert train(str(config), [], nproc) != 0
+
+
 def test_killed_run_resumes_with_identical_losses(tmp_path, tiny_llama_dir, dialogue_dirs):
     fields = dict(max_steps=6, save_every=2, keep_checkpoints=3, warmup_steps=2)
     ref = make_config(tmp_path, tiny_llama_dir, dialogue_dirs, "ref", **fields)
     assert train(str(ref), [], 2) == 0
 
     killed = make_config(tmp_path, tiny_llama_dir, dialogue_dirs, "killed", **fields)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("REDRAFT_TRAIN_CRASH_AFTER_STEP", "5")
-    assert train(str(killed), [], 2) != 0
-    mp.undo()
+    crash_after_step(5, killed, 2)
     ckpts = tmp_path / "killed" / "checkpoints"
     assert sorted(p.name for p in ckpts.iterdir()) == ["step-2", "step-4"]  # killed after step 5
     assert not (tmp_path / "killed" / "final").exists()
@@ -138,10 +142,7 @@ def test_resume_at_another_world_size_continues_the_same_batches(tmp_path, tiny_
     assert train(str(ref), [], 1) == 0
 
     resized = make_config(tmp_path, tiny_llama_dir, dialogue_dirs, "resized", **fields)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("REDRAFT_TRAIN_CRASH_AFTER_STEP", "2")
-    assert train(str(resized), [], 2) != 0
-    mp.undo()
+    crash_after_step(2, resized, 2)
     assert [m["step"] for m in metrics(tmp_path / "resized")] == [1, 2]
 
     # a different number of rows per step would replay another data plan: refused before any step, naming the fix
