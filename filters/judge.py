@@ -166,16 +166,17 @@ class JudgeDialogues(PipelineStep):
     name = "⚖️ LLM judge"
     type = "🔻 - FILTER"
 
-    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None):
+    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None, workers: int = 1):
         super().__init__()
         if not isinstance(judge.teacher, TeacherConfig):
             raise ValueError("JudgeDialogues needs a judge with a teacher config (see resolve_judge)")
         self.judge, self.state_dir, self.exclusion_writer = judge, str(state_dir), exclusion_writer
+        self.workers = workers  # processes running the step at once: they share the teacher's limits
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data is None:
             return
-        config = self.judge.teacher
+        config = self.judge.teacher.share(min(world_size, self.workers))
         in_flight = 4 * (config.batch_size if config.provider == "embedded" else config.max_concurrency)
         cache = ResponseCache(Path(self.state_dir) / CACHE_FOLDER, f"judge-{rank:05d}")
         calls = TeacherCalls("judge", config, make_teacher(config), cache, Budget())

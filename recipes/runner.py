@@ -149,7 +149,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
         synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
         dialogue_steps = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
-        dialogue_steps += [JudgeDialogues(judge, str(state))] if judge else []
+        dialogue_steps += [JudgeDialogues(judge, str(state), workers=r.executor.workers)] if judge else []
         return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
                 *_with_rejects(dialogue_steps, rejected, "b", "dialogue")]
 

@@ -15,7 +15,8 @@ import yaml
 from redraft.cli import main
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
-from redraft.filters.judge import parse_verdict
+from redraft.filters.judge import JudgeDialogues, parse_verdict, resolve_judge
+from redraft.readers import ItemReader
 from redraft.recipes.runner import curate, run_recipe
 from redraft.recipes.schema import load_recipe
 from redraft.synth.config import TeacherConfig
@@ -114,6 +115,16 @@ def test_judge_scores_drops_low_records_and_reuses_the_cache(tmp_path, monkeypat
     stats = json.loads((out / "stats.json").read_text())
     assert stats["dropped"] == {"judge_low_score": 4} and stats["kept"] == 4
     assert scores(out) == {k: v for k, v in EXPECTED.items() if v is None or v >= 4.5}
+
+
+def test_workers_running_at_once_share_the_judges_concurrency(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    src = old_output(tmp_path / "in", names=("good", "good-2", "three", "four", "low", "low-2nd"))
+    docs = list(ItemReader(str(src / "data")).read())
+    with fault_server("--judge", "--latency", "0.2") as port:
+        step = JudgeDialogues(resolve_judge(judge(port, min_score=None)), str(tmp_path / "state"), workers=2)
+        assert len(list(step.run(iter(docs), rank=0, world_size=2))) == len(docs)
+        assert server_stats(port)["max_in_flight"] == CONCURRENCY // 2  # the other worker has the other half
 
 
 def test_filter_command_with_a_recipe_judge_and_with_flags(tmp_path, monkeypatch):
