@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import threading
 from collections import deque
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from redraft.synth.config import TeacherConfig
 from redraft.synth.dialogue import request_seed
 from redraft.synth.engine import CACHE_FOLDER, FAILING_SHARE
 from redraft.synth.errors import TeacherError, TeacherUnavailable
+from redraft.synth.loop import LoopThread
 from redraft.synth.languages import language_name
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher import make_teacher
@@ -180,15 +180,13 @@ class JudgeDialogues(PipelineStep):
         in_flight = 4 * (config.batch_size if config.provider == "embedded" else config.max_concurrency)
         cache = ResponseCache(Path(self.state_dir) / CACHE_FOLDER, f"judge-{rank:05d}")
         calls = TeacherCalls("judge", config, make_teacher(config), cache, Budget())
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="redraft-judge", daemon=True)
-        thread.start()
+        loop = LoopThread("redraft-judge")
         self.finished = self.failed = 0
         window: deque = deque()
         try:
             with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as rejected:
                 for doc in data:
-                    future = asyncio.run_coroutine_threadsafe(judge_dialogue(calls, doc, self.judge.retries), loop)
+                    future = loop.submit(judge_dialogue(calls, doc, self.judge.retries))
                     window.append((doc, future))
                     while window and (len(window) >= in_flight or window[0][1].done()):
                         yield from self._finish(*window.popleft(), calls, rejected, rank)
@@ -202,11 +200,7 @@ class JudgeDialogues(PipelineStep):
                 await asyncio.gather(*pending, return_exceptions=True)
                 await calls.teacher.close()
 
-            with contextlib.suppress(Exception):  # closing must not hide the error that brought us here
-                asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=30)
-            loop.close()
+            loop.close(shutdown)
             cache.close()
             self._record_usage(calls.budget)
 

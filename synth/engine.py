@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import TeacherCalls
 from redraft.synth.dialogue import synthesize_dialogue
 from redraft.synth.errors import BudgetExhausted, TeacherError, TeacherUnavailable
+from redraft.synth.loop import LoopThread
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.progress import Progress
 from redraft.synth.revisions import resolve_mix
@@ -27,16 +27,6 @@ from redraft.types import Dialogue, ParallelPair
 
 CACHE_FOLDER = "synth-cache"
 FAILING_SHARE = 0.8  # with at least `synth.fail_fast_after` failures, this share of failed items stops the run
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed: the event loop's own work is part of the CPU per request, which is what limits
-    requests/s with hundreds in flight (benchmarks/synth_overhead.py)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
 
 
 class SynthesisEngine:
@@ -67,15 +57,13 @@ class SynthesisEngine:
         self.finished = 0
         self.fatal: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
-        self.loop = new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="redraft-synth", daemon=True)
-        self._thread.start()
+        self.loop = LoopThread("redraft-synth")
 
     def _count_status(self, status: int) -> None:
         self.http_status[status] += 1
 
     def submit(self, pair: ParallelPair) -> concurrent.futures.Future:
-        return asyncio.run_coroutine_threadsafe(self._run(pair), self.loop)
+        return self.loop.submit(self._run(pair))
 
     async def _run(self, pair: ParallelPair) -> Dialogue | TeacherError:
         task = asyncio.current_task()
@@ -134,13 +122,6 @@ class SynthesisEngine:
             for calls in self.calls.values():
                 await calls.teacher.close()
 
-        if self.loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=30)
-            except Exception:  # noqa: BLE001 - closing must not hide the error that brought us here
-                pass
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout=30)
-        self.loop.close()
+        self.loop.close(shutdown)
         self.cache.close()
         self.progress.close()
