@@ -294,7 +294,8 @@ class Placeholders(PairCheck):
 
 
 class Language(PairCheck):
-    """Each side in its declared language (script checks, then fasttext lid.176: see langid.py).
+    """Each side in its declared language (script checks, fasttext lid.176, langdetect on short doubtful text: see
+    langid.py).
     Reasons: `swapped` when the source reads as the target language and the reference as the source language,
     `lang_mismatch` when either side is in the wrong language."""
     name = "language"
