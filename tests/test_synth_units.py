@@ -395,3 +395,18 @@ def test_tokens_per_minute_bucket_charges_estimates_and_settles_actuals():
 
     quick, slow = asyncio.run(scenario())
     assert quick < 0.1 and slow >= 0.4
+
+
+def test_loop_threads_hold_back_gc_until_the_last_one_closes():
+    import gc
+
+    from redraft.synth.loop import LoopThread, fewer_gc_pauses
+
+    before = gc.get_threshold()
+    first = LoopThread("a")
+    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] >= fewer_gc_pauses.YOUNG_THRESHOLD
+    second = LoopThread("b")
+    first.close()  # closed out of order: the second loop still runs with fewer pauses
+    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] >= fewer_gc_pauses.YOUNG_THRESHOLD
+    second.close()
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
