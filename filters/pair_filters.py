@@ -8,12 +8,16 @@ costs real time, only runs on the rows still standing.
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.utils.batching import batched
+from datatrove.utils.stats import MetricStats
+from datatrove.utils.typeshelper import StatHints
 
 from .langid import LanguageIdentifier, base_lang_expr
 from .text import (CHARS_PER_WORD, CJK_CHAR, CJK_LANGS, DIGIT_LIKE, MOJIBAKE_PATTERN, NUMBER_PATTERN, PLACEHOLDER_PATTERN,
@@ -89,6 +93,36 @@ class PairCheck(BaseFilter):
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         return results(self.reasons(pair_frame(batch)))
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """datatrove's `BaseFilter.run` with the same statistics (counts by reason, `doc_len` of kept documents)
+        added up per batch instead of per document, which took ~8% of the time of the default pair filters."""
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            for batch in batched(data, self.batch_size):
+                self.stat_update("batches")
+                with self.track_time("batch"):
+                    reasons = self.reasons(pair_frame(batch))
+                kept = reasons.is_null()
+                counts = {StatHints.total: len(batch), StatHints.forwarded: int(kept.sum()),
+                          StatHints.dropped: len(batch) - int(kept.sum())}
+                counts |= {f"dropped_{r}": n for r, n in reasons.drop_nulls().value_counts().iter_rows()}
+                for label, n in counts.items():
+                    if n:
+                        self.stats[label] = self.stats[label] + MetricStats(n, n, 1.0, 1, 1)
+                reasons = reasons.to_list()
+                self._add_up("doc_len", [len(d.text) for d, r in zip(batch, reasons) if r is None])
+                for doc, reason in zip(batch, reasons):
+                    if reason is None:
+                        yield doc
+                    elif writer:
+                        doc.metadata["filter_reason"] = reason
+                        writer.write(doc, rank)
+
+    def _add_up(self, label: str, values: list[int]) -> None:
+        if values:
+            x = np.asarray(values)
+            self.stats[label] = self.stats[label] + MetricStats(
+                int(x.sum()), len(x), float(x.mean()), int(x.min()), int(x.max()), float(((x - x.mean()) ** 2).sum()))
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]

@@ -31,6 +31,21 @@ def test_clean_wmt22_pairs_are_mostly_kept(wmt22, pair_step):
     assert sum(dropped.values()) <= 0.05 * len(docs), dropped
 
 
+def test_run_yields_and_counts_what_datatrove_would(wmt22):
+    from datatrove.pipeline.filters.base_filter import BaseFilter
+
+    docs = [doc(*p, i=i) for i, p in enumerate(wmt22[:3000])]
+    docs += [d for defect in sorted(DEFECTS) for d in planted(wmt22, defect, n=20)]
+    ours, theirs = (build_filters("default", "de", "en", "pair")[0] for _ in range(2))
+    ours.batch_size = theirs.batch_size = 1000  # several batches
+    kept = [d.id for d in ours.run(iter(docs))]
+    assert kept == [d.id for d in BaseFilter.run(theirs, iter(docs))]
+    assert len(kept) < len(docs) - 100
+    ours, theirs = ({k: v.to_dict() for k, v in step.stats.stats.items()} for step in (ours, theirs))
+    assert ours.pop("doc_len") == pytest.approx(theirs.pop("doc_len"))
+    assert ours == theirs
+
+
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_planted_defect_is_caught_with_its_reason(wmt22, pair_step, defect):
     docs = planted(wmt22, defect, n=30)
