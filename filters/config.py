@@ -49,3 +49,7 @@ class JudgeConfig(BaseModel):
     # drop dialogues scored below it (reason `judge_low_score`); those without a score stay
     min_score: float | None = Field(None, ge=1, le=5)
     retries: int = Field(2, ge=0)  # follow-up requests after a reply that is not the JSON verdict asked for
+    # the judge's own budget for the whole run (split over its tasks), counted like `synth.max_cost`/`max_tokens`
+    # (cached calls included, prices from the judge's teacher); past it, dialogues stay unscored
+    max_cost: float | None = Field(None, gt=0)
+    max_tokens: int | None = Field(None, gt=0)

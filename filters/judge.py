@@ -7,8 +7,9 @@ content-addressed response cache in `OUT/.redraft/`, so a re-run pays for no ver
 concurrently over a sliding window, like `SynthesizeDialogues`, and come out in input order.
 
 A dialogue's score is its weakest turn's mean over the three criteria. A reply that is not the JSON verdict asked
-for gets a follow-up asking for the JSON only (`judge.retries` times); after that, or when the request itself fails
-for good, the dialogue is kept with a null score and the rationale says why.
+for gets a follow-up asking for the JSON only (`judge.retries` times); after that, when the request itself fails for
+good, or once `judge.max_cost`/`max_tokens` is spent, the dialogue is kept with a null score and the rationale says
+why (a re-run with a larger budget judges the rest, the verdicts so far from the cache).
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from redraft.synth.calls import TeacherCalls
 from redraft.synth.config import TeacherConfig
 from redraft.synth.dialogue import request_seed
 from redraft.synth.engine import CACHE_FOLDER, FAILING_SHARE
-from redraft.synth.errors import TeacherError, TeacherUnavailable
+from redraft.synth.errors import BudgetExhausted, TeacherError, TeacherUnavailable
 from redraft.synth.loop import LoopThread
 from redraft.synth.languages import language_name
 from redraft.synth.openai_teacher import resolve_api_key
+from redraft.synth.progress import Progress
 from redraft.synth.teacher import make_teacher
 from redraft.types import reject
 
@@ -176,10 +178,14 @@ class JudgeDialogues(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data is None:
             return
-        config = self.judge.teacher.share(min(world_size, self.workers))
+        at_once = min(world_size, self.workers)
+        config = self.judge.teacher.share(at_once)
         in_flight = 4 * (config.batch_size if config.provider == "embedded" else config.max_concurrency)
         cache = ResponseCache(Path(self.state_dir) / CACHE_FOLDER, f"judge-{rank:05d}")
-        calls = TeacherCalls("judge", config, make_teacher(config), cache, Budget())
+        j = self.judge
+        budget = Budget(j.max_cost and j.max_cost / world_size, j.max_tokens and max(1, j.max_tokens // world_size))
+        calls = TeacherCalls("judge", config, make_teacher(config), cache, budget)
+        self.progress = Progress(None, budget, f"judge {rank}" if world_size > 1 else "judge", position=rank % at_once)
         loop = LoopThread("redraft-judge")
         self.finished = self.failed = 0
         window: deque = deque()
@@ -202,12 +208,14 @@ class JudgeDialogues(PipelineStep):
 
             loop.close(shutdown)
             cache.close()
+            self.progress.close()
             self._record_usage(calls.budget)
 
     def _finish(self, doc: Document, future, calls: TeacherCalls, rejected, rank: int):
         verdict, error = future.result()
         self.finished += 1
-        if error:
+        self.progress.item_done(verdict["score"] is not None)
+        if error and error != BudgetExhausted.REASON:
             self.failed += 1
             if self.failed >= FAIL_FAST_AFTER and self.failed >= FAILING_SHARE * self.finished:
                 t = self.judge.teacher
@@ -231,5 +239,10 @@ class JudgeDialogues(PipelineStep):
         self.stat_update("judge_cached_requests", value=usage.cached, unit="run")
         self.stat_update("judge_prompt_tokens", value=usage.prompt_tokens, unit="run")
         self.stat_update("judge_completion_tokens", value=usage.completion_tokens, unit="run")
+        if usage.cost:
+            self.stat_update("judge_cost_microusd", value=round(usage.cost * 1e6), unit="run")
         logger.info(f"judge: {self.finished} dialogues, {self.failed} requests failed, {usage.requests} calls "
-                    f"({usage.cached} cached)")
+                    f"({usage.cached} cached), cost ${usage.cost:.4f}")
+        if budget.exhausted():
+            logger.warning(f"judge: budget exhausted ({budget.exhausted()}), later dialogues are unscored; raise "
+                           f"judge.max_cost / judge.max_tokens and re-run to judge them")

@@ -3,7 +3,8 @@
 Every call counts against the budget, cached ones included: a dataset costs what its calls cost, whether they were
 paid in this run or an earlier one. So a re-run with the same budget stops at the same place without paying again,
 and a re-run with a larger budget carries on from the cache. Calls already in flight when the budget runs out still
-finish, so the spend can exceed the budget by at most the in-flight calls.
+finish, so the spend can exceed the budget by at most the in-flight calls (`TeacherCalls` lets no more calls than
+the teacher runs at once past the check).
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from redraft.synth.budget import Budget
 from redraft.synth.cache import ResponseCache, cache_key
 from redraft.synth.teacher import Completion, Teacher
@@ -11,6 +14,12 @@ class TeacherCalls:
     def __init__(self, role: str, config, teacher: Teacher, cache: ResponseCache, budget: Budget):
         self.role, self.config, self.teacher, self.cache, self.budget = role, config, teacher, cache, budget
         self.uses_seed = getattr(teacher, "uses_seed", True)
+        # with a budget, at most as many paid calls as the teacher runs at once are between the budget check and
+        # their charge: otherwise every call queued for a slot has passed the check, and the spend can exceed the
+        # budget by the whole window of dialogues in flight instead of by the requests in flight
+        limited = budget.max_cost is not None or budget.max_tokens is not None
+        at_once = config.batch_size if config.provider == "embedded" else config.max_concurrency
+        self._paying = asyncio.Semaphore(at_once) if limited else contextlib.nullcontext()
 
     @property
     def model(self) -> str:
@@ -22,8 +31,9 @@ class TeacherCalls:
         if hit is not None:
             self.budget.charge(self.role, self.config, hit, cached=True)
             return hit
-        self.budget.check()
-        completion = await self.teacher.complete(messages, seed=seed)
-        self.cache.put(key, completion)
-        self.budget.charge(self.role, self.config, completion, cached=False)
+        async with self._paying:
+            self.budget.check()
+            completion = await self.teacher.complete(messages, seed=seed)
+            self.cache.put(key, completion)
+            self.budget.charge(self.role, self.config, completion, cached=False)
         return completion

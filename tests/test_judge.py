@@ -171,6 +171,33 @@ def test_a_judge_that_keeps_failing_stops_before_anything_is_published(tmp_path,
     assert not (tmp_path / "out" / "stats.json").exists()
 
 
+def test_judge_budget_leaves_the_rest_unscored_and_a_larger_one_judges_them(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    src = write_dialogue_dir(tmp_path / "in", ZH_EN, "zh", "en", "x", repeat=40 // len(ZH_EN) + 1)
+    n = len(datasets.load_dataset(str(src), split="train"))
+
+    def judged_with(port, max_cost):
+        teacher = judge(port, None).teacher.model_copy(update={  # $0.001 a token: a verdict costs ~$0.3 here
+            "price_per_million_prompt_tokens": 1000.0, "price_per_million_completion_tokens": 1000.0})
+        out = tmp_path / "out"  # the response cache is in OUT/.redraft
+        curate(str(src), str(out), filters=[], judge=JudgeConfig(teacher=teacher, max_cost=max_cost))
+        return [r["judge"] for r in datasets.load_dataset(str(out), split="train")]
+
+    with fault_server("--judge") as port:
+        first = judged_with(port, 0.5)
+        scored = [j for j in first if j["score"] is not None]
+        # the calls in flight when the budget ran out still finish; the other dialogues are kept unscored, and so
+        # many of them do not stop the run as a failing judge would
+        assert 1 <= len(scored) <= 0.5 / 0.2 + CONCURRENCY and n - len(scored) >= 16 + 4 * len(scored)
+        assert {j["rationale"] for j in first if j["score"] is None} == {"unscored: budget_exhausted"}
+        paid = sum(server_stats(port)["served"].values())
+        assert paid == len(scored)
+        second = judged_with(port, 100.0)
+        assert all(j["score"] == 5.0 for j in second) and len(second) == n
+        served = server_stats(port)["served"]
+        assert sum(served.values()) == n and set(served.values()) == {1}  # no verdict paid twice
+
+
 def test_recipe_judge_section_is_validated():
     with pytest.raises(UsageError, match=r"--set: judge\.min_score: .*less than or equal to 5"):
         load_recipe("bayling-zh-en", ["judge.min_score=9"])

@@ -46,6 +46,7 @@ class FakeTeacher:
     def __init__(self, config, on_response=None):
         self.model, self.params, self.uses_seed = config.model, {"temperature": config.temperature}, True
         self.calls = self.in_flight = self.max_in_flight = 0
+        self.answers: list[Completion] = []
         self.rng = random.Random()  # deliberately unseeded
         FakeTeacher.instances.append(self)
 
@@ -56,7 +57,8 @@ class FakeTeacher:
         await asyncio.sleep(self.rng.random() * 0.01)
         self.in_flight -= 1
         last = messages[-1]["content"]
-        return Completion(f"Answer {seed % 997} to {last[-40:]}", 10 * len(messages), 5)
+        self.answers.append(Completion(f"Answer {seed % 997} to {last[-40:]}", 10 * len(messages), 5))
+        return self.answers[-1]
 
     async def close(self):
         pass
@@ -249,6 +251,14 @@ def test_budget_stops_cleanly_and_a_larger_budget_resumes(tmp_path, fake_teacher
     assert fake_teacher.instances[0].calls + fake_teacher.instances[1].calls == 3 * len(PAIRS)  # nothing paid twice
     by_id = {d.id: d for d in more}
     assert all(by_id[d.id] == d for d in rows)  # what the small budget made is what the full run keeps
+
+
+def test_budget_overshoot_is_bounded_by_the_calls_in_flight_not_by_the_window(tmp_path, fake_teacher):
+    # the window holds 4 x 8 dialogues, all asking at once; a first call costs $0.02 (without the bound: $0.80)
+    recipe = make_recipe(max_cost=0.1)
+    run_step(recipe, tmp_path, rejected=ListWriter())
+    costs = [(c.prompt_tokens * 1000 + c.completion_tokens * 2000) / 1e6 for c in fake_teacher.instances[0].answers]
+    assert 0.1 <= sum(costs) <= 0.1 + recipe.teacher.max_concurrency * max(costs)
 
 
 def test_budget_is_split_over_the_tasks_of_a_run(tmp_path, fake_teacher):
