@@ -182,8 +182,7 @@ class JudgeDialogues(PipelineStep):
         config = self.judge.teacher.share(at_once)
         in_flight = 4 * (config.batch_size if config.provider == "embedded" else config.max_concurrency)
         cache = ResponseCache(Path(self.state_dir) / CACHE_FOLDER, f"judge-{rank:05d}")
-        j = self.judge
-        budget = Budget(j.max_cost and j.max_cost / world_size, j.max_tokens and max(1, j.max_tokens // world_size))
+        budget = Budget(self.judge.max_cost, self.judge.max_tokens, tasks=world_size)
         calls = TeacherCalls("judge", config, make_teacher(config), cache, budget)
         self.progress = Progress(None, budget, f"judge {rank}" if world_size > 1 else "judge", position=rank % at_once)
         loop = LoopThread("redraft-judge")

@@ -102,9 +102,8 @@ class PairCheck(BaseFilter):
                 self.stat_update("batches")
                 with self.track_time("batch"):
                     reasons = self.reasons(pair_frame(batch))
-                kept = reasons.is_null()
-                counts = {StatHints.total: len(batch), StatHints.forwarded: int(kept.sum()),
-                          StatHints.dropped: len(batch) - int(kept.sum())}
+                kept = int(reasons.is_null().sum())
+                counts = {StatHints.total: len(batch), StatHints.forwarded: kept, StatHints.dropped: len(batch) - kept}
                 counts |= {f"dropped_{r}": n for r, n in reasons.drop_nulls().value_counts().iter_rows()}
                 for label, n in counts.items():
                     if n:

@@ -38,8 +38,11 @@ def call_cost(config, completion: Completion) -> float:
 
 
 class Budget:
-    def __init__(self, max_cost: float | None = None, max_tokens: int | None = None):
-        self.max_cost, self.max_tokens = max_cost, max_tokens
+    def __init__(self, max_cost: float | None = None, max_tokens: int | None = None, tasks: int = 1):
+        """A run's budget as one of its `tasks` (shards) sees it: each task stops at its share, so the run stops at
+        the whole."""
+        self.max_cost = max_cost and max_cost / tasks
+        self.max_tokens = max_tokens and max(1, max_tokens // tasks)
         self.by_teacher: dict[str, Usage] = defaultdict(Usage)
 
     @property

@@ -68,14 +68,6 @@ class SynthConfig(BaseModel):
     # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
     fail_fast_after: int = Field(16, ge=1)
 
-    def share(self, n: int) -> "SynthConfig":
-        """The budget of one of `n` tasks (shards): each task stops at its share, so the run stops at the whole."""
-        if n <= 1:
-            return self
-        return self.model_copy(update={
-            "max_cost": self.max_cost and self.max_cost / n,
-            "max_tokens": self.max_tokens and max(1, self.max_tokens // n)})
-
     @model_validator(mode="after")
     def _known_revision_kinds(self):
         from redraft.synth.revisions import resolve_mix

@@ -34,7 +34,7 @@ class SynthesisEngine:
                  world_size: int = 1):
         # this worker's share of the recipe's limits: `world_size` tasks split the budget, and the
         # `executor.workers` of them running at once split each teacher's concurrency and rate limits
-        self.recipe, self.synth = recipe, recipe.synth.share(world_size)
+        self.recipe, self.synth = recipe, recipe.synth
         self.mix = resolve_mix(self.synth.revisions)
         at_once = min(world_size, recipe.executor.workers)
         teachers = [("assistant", recipe.teacher.share(at_once))]
@@ -45,7 +45,7 @@ class SynthesisEngine:
                 resolve_api_key(config)  # fail before anything starts when the key is missing
         self.http_status = Counter()
         self.cache = ResponseCache(Path(state_dir) / CACHE_FOLDER, f"responses-{rank:05d}")
-        self.budget = Budget(self.synth.max_cost, self.synth.max_tokens)
+        self.budget = Budget(self.synth.max_cost, self.synth.max_tokens, tasks=world_size)
         self.calls = {role: TeacherCalls(role, config, make_teacher(config, on_response=self._count_status),
                                          self.cache, self.budget) for role, config in teachers}
         t = teachers[0][1]
