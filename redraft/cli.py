@@ -21,6 +21,8 @@ EPILOG = """examples:
   redraft show out/demo -n 3
   redraft push out/demo me/my-dialogues --private
   redraft train train.yaml --nproc 2
+  redraft eval score --hyp hyp.txt --ref ref.txt --langs zh-en
+  redraft eval translation --src zhen.src --ref zhen.ref --langs zh-en --model out/train/final -o out/eval
 """
 
 
@@ -94,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nproc", type=int, default=1, help="processes on this node (gloo on CPU without a GPU)")
     for flag in ("--nnodes", "--node-rank", "--master-addr", "--master-port"):
         p.add_argument(flag, help="multi-node: passed through to torchrun")
+
+    from redraft.evals.cli import add_parser as add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -205,7 +211,13 @@ def cmd_train(a) -> int:
     return train(a.config, a.overrides, a.nproc, launcher)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "filter": cmd_filter, "dedupe": cmd_dedupe,
+def cmd_eval(a) -> int:
+    from redraft.evals.cli import main as eval_main
+
+    return eval_main(a.args)
+
+
+COMMANDS = {"eval": cmd_eval, "run": cmd_run, "validate": cmd_validate, "filter": cmd_filter, "dedupe": cmd_dedupe,
             "stats": cmd_stats, "show": cmd_show, "push": cmd_push, "train": cmd_train}
 
 
