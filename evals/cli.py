@@ -53,7 +53,27 @@ def cmd_score(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"score": cmd_score}
+def cmd_reviews(argv: list[str]) -> int:
+    from .reviews import read_bayling_reviews, summarize
+
+    p = argparse.ArgumentParser(prog="redraft eval reviews", description=(
+        "Add up pairwise reviews in BayLing's format (its released GPT-4 reviews: one JSON object a line with "
+        "`review` and `category`; system1 is the system, system2 the baseline): the score ratio, win/tie/loss, "
+        "per category."))
+    p.add_argument("files", nargs="+")
+    p.add_argument("--json", action="store_true", help="end with one JSON line of the summary")
+    a = p.parse_args(argv)
+    judged = [j for f in a.files for j in read_bayling_reviews(f)]
+    s = summarize(judged)
+    print(f"{'category':<16}{'n':>5}{'ratio':>9}{'win':>6}{'tie':>6}{'loss':>6}")
+    for name, t in [*s["categories"].items(), ("all", s)]:
+        print(f"{name:<16}{t['n']:>5}{t['ratio']:>9.1%}{t['win']:>6}{t['tie']:>6}{t['loss']:>6}")
+    if a.json:
+        print(json.dumps(s))
+    return 0
+
+
+COMMANDS = {"score": cmd_score, "reviews": cmd_reviews}
 
 
 def main(argv: list[str]) -> int:
