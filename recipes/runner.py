@@ -28,11 +28,13 @@ from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
 from redraft.filters.dedupe import build_dedupe
 from redraft.filters.judge import JudgeDialogues, resolve_judge
+from redraft.export import write_formats
 from redraft.filters.registry import build_filters
 from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
                             rows_writer)
+from redraft.portable_paths import portable_path, portable_recipe_yaml
 from redraft.readers import ItemReader
-from redraft.recipes.schema import Recipe, dump_recipe, load_recipe, resolve_path
+from redraft.recipes.schema import Recipe, load_recipe, resolve_path
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 
 Kind = Literal["pair", "dialogue"]
@@ -83,7 +85,7 @@ def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, ded
 
 
 def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, languages: list[str],
-            recipe_yaml: str, license: str = "apache-2.0") -> Path:
+            recipe_yaml: str, license: str = "apache-2.0", formats: list[str] = ()) -> Path:
     import polars as pl
 
     from redraft.filters.report import write_plots
@@ -100,6 +102,7 @@ def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, langu
     plots = [p.relative_to(final).as_posix() for p in write_plots(final / "plots", stats, final / "data")]
     (final / "README.md").write_text(dataset_card(title, stats, languages, kind, recipe_yaml, license=license,
                                                   plots=plots, data_files=data_files), encoding="utf-8")
+    write_formats(final, formats, title)
     publish(final, out)
     for old in staging.parent.parent.glob("work-*"):  # earlier recipes' work files; the response cache stays
         if old != staging.parent:
@@ -144,7 +147,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit)) // r.executor.tasks)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
     judge = resolve_judge(r.judge, r)
-    recipe_yaml = dump_recipe(r)
+    recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))  # published: no absolute path of this machine
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
         synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
@@ -157,19 +160,20 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
     staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor.tasks, r.executor.workers)
     return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
-                   r.output.license)
+                   r.output.license, r.output.formats)
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
-           fresh: bool = False, title: str | None = None, judge: JudgeConfig | None = None) -> Path:
+           fresh: bool = False, title: str | None = None, judge: JudgeConfig | None = None,
+           read: dict | None = None) -> Path:
     """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters → LLM judge (dialogues,
-    when `judge` is given with a teacher config) → dedupe → OUT."""
+    when `judge` is given with a teacher config) → dedupe → OUT. `read`: ItemReader options (`chat_format`, ...)."""
     src_lang = tgt_lang = None
     if langs:
         if langs.count("-") != 1:
             raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
         src_lang, tgt_lang = langs.split("-")
-    reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang)
+    reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
     first = next(iter(reader.read()), None)
     kind: Kind = "dialogue" if first is not None and "messages" in first.metadata else "pair"
     if first is not None:
@@ -185,12 +189,14 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
 
     out_dir = Path(out)
     # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
-    record = {"command": "dedupe" if not filters and not judge else "filter", "input": input_path,
+    record = {"command": "dedupe" if not filters and not judge else "filter", "input": portable_path(input_path),
               "langs": f"{src_lang}-{tgt_lang}",
               "filters": filters if isinstance(filters, str) else [f.model_dump(mode="json") for f in filters],
               "dedupe": dedupe.model_dump(mode="json") if hasattr(dedupe, "model_dump") else dedupe}
     if judge:
         record["judge"] = judge.model_dump(mode="json")
+    if read:
+        record["read"] = read
     description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
     key = _work_key(description, [input_path])
     staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe)

@@ -36,6 +36,8 @@ class OutputConfig(BaseModel):
     path: str
     license: str = "apache-2.0"  # dataset card
     shard_rows: int = Field(50_000, ge=1)
+    # also write the kept rows as OUT/FORMAT/train.json for other trainers (redraft/export.py)
+    formats: list[Literal["sharegpt", "alpaca", "messages"]] = []
 
 
 class ExecutorConfig(BaseModel):

@@ -19,6 +19,8 @@ EPILOG = """examples:
   redraft dedupe out/demo -o out/demo-dedup
   redraft stats out/demo
   redraft show out/demo -n 3
+  redraft export out/demo --format sharegpt -o out/demo-sharegpt   # FastChat / LLaMA-Factory / axolotl
+  redraft filter sharegpt.json -o out/clean --langs zh-en          # ShareGPT and Alpaca rows are read as dialogues
   redraft push out/demo me/my-dialogues --private
   redraft train train.yaml --nproc 2
   redraft eval score --hyp hyp.txt --ref ref.txt --langs zh-en
@@ -29,6 +31,19 @@ EPILOG = """examples:
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field by its dotted path; the value is read as YAML (--set filters=[])")
+
+
+def _add_chat_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--chat-format", default="auto", choices=["auto", "messages", "sharegpt", "alpaca"],
+                   help="layout of dialogue rows (default: told from the columns)")
+    p.add_argument("--messages-column", metavar="NAME",
+                   help="the column holding the turns ({from, value} or {role, content}), when not `conversations` "
+                        "or `messages`")
+
+
+def _read_options(a) -> dict:
+    return {k: v for k, v in (("chat_format", a.chat_format), ("messages_column", a.messages_column))
+            if v not in (None, "auto")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge-min-score", type=float, metavar="S",
                    help="drop dialogues the judge scores below S (1-5; reason judge_low_score)")
     p.add_argument("--fresh", action="store_true")
+    _add_chat_format(p)
 
     p = sub.add_parser("dedupe", help="drop exact and near duplicates, keeping the first of each group")
     p.add_argument("input")
@@ -74,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--langs")
     p.add_argument("--near", action="store_true", help="also drop near-duplicates (MinHash LSH)")
     p.add_argument("--fresh", action="store_true")
+    _add_chat_format(p)
 
     p = sub.add_parser("stats", help="print the funnel and summary of a dataset, and write plots")
     p.add_argument("input")
@@ -82,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="print the first dialogues or pairs of a dataset")
     p.add_argument("input")
     p.add_argument("-n", type=int, default=3)
+    _add_chat_format(p)
+
+    p = sub.add_parser("export", help="write dialogues as ShareGPT, Alpaca or messages rows for other trainers",
+                       description="Write the dialogues of INPUT (an output folder or any dialogue input) in the "
+                                   "layout FastChat, LLaMA-Factory or axolotl reads. OUTPUT ending in .json (one "
+                                   "JSON array), .jsonl or .parquet is one file; any other OUTPUT is a folder with "
+                                   "train.json and LLaMA-Factory's dataset_info.json.")
+    p.add_argument("input")
+    p.add_argument("--format", required=True, choices=["sharegpt", "alpaca", "messages"])
+    p.add_argument("-o", "--output", required=True, metavar="FILE_OR_DIR")
+    p.add_argument("--name", help="the dataset's name in dataset_info.json (default: the recipe's or folder's name)")
+    _add_chat_format(p)
 
     p = sub.add_parser("push", help="publish an output folder to the Hugging Face Hub as a dataset",
                        description="Uploads data/, rejected/, README.md, recipe.yaml, stats.json and plots; never "
@@ -137,7 +166,7 @@ def cmd_filter(a) -> int:
     elif a.judge_url or a.judge_min_score is not None:
         raise UsageError("--judge-url and --judge-min-score need --judge-model")
     out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh,
-                 judge=judge)
+                 judge=judge, read=_read_options(a))
     return _print_funnel(out)
 
 
@@ -157,7 +186,7 @@ def cmd_dedupe(a) -> int:
     from redraft.recipes.runner import curate
 
     out = curate(_data_dir(a.input), a.output, filters=[], dedupe=DedupeConfig(exact=True, near=a.near),
-                 langs=a.langs, fresh=a.fresh)
+                 langs=a.langs, fresh=a.fresh, read=_read_options(a))
     return _print_funnel(out)
 
 
@@ -185,7 +214,7 @@ def cmd_stats(a) -> int:
 def cmd_show(a) -> int:
     from redraft.readers import ItemReader
 
-    for row in islice(ItemReader(_data_dir(a.input)).read(), a.n):
+    for row in islice(ItemReader(_data_dir(a.input), **_read_options(a)).read(), a.n):
         m = row.metadata
         print(f"── {row.id}  {m.get('src_lang')}→{m.get('tgt_lang')}  {', '.join(m.get('revisions') or [])}")
         if "messages" in m:
@@ -193,6 +222,14 @@ def cmd_show(a) -> int:
                 print(f"  [{t['role']}] {t['content']}")
         else:
             print(f"  [source] {row.text}\n  [target] {m.get('reference_text')}")
+    return 0
+
+
+def cmd_export(a) -> int:
+    from redraft.export import export
+
+    path, n = export(_data_dir(a.input), a.format, a.output, name=a.name, **_read_options(a))
+    print(f"{n} dialogues as {a.format} -> {path}")
     return 0
 
 
@@ -218,7 +255,7 @@ def cmd_eval(a) -> int:
 
 
 COMMANDS = {"eval": cmd_eval, "run": cmd_run, "validate": cmd_validate, "filter": cmd_filter, "dedupe": cmd_dedupe,
-            "stats": cmd_stats, "show": cmd_show, "push": cmd_push, "train": cmd_train}
+            "stats": cmd_stats, "show": cmd_show, "push": cmd_push, "train": cmd_train, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:

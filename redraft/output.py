@@ -18,10 +18,11 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
 
+from redraft.chat_formats import CHAT_FORMATS
 from redraft.types import document_to_row, rejected_schema
 
 STATE_DIR = ".redraft"  # response cache and work files; never published
-PUBLISHED = ("data", "rejected", "plots", "README.md", "recipe.yaml", "stats.json")
+PUBLISHED = ("data", "rejected", "plots", "README.md", "recipe.yaml", "stats.json", *CHAT_FORMATS)  # + output.formats
 
 
 def _row(writer, doc) -> dict:

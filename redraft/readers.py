@@ -1,8 +1,9 @@
 """Readers: any supported input to a stream of Documents, as a datatrove pipeline step.
 
 Parallel pairs come from TSV (`src<TAB>tgt`), JSONL or parquet with source/target columns, two line-aligned text
-files, or a Hugging Face dataset id. Dialogues come from JSONL or parquet with a `messages` column. A ragged or
-undecodable input raises `InputError` naming the file and line; nothing downstream has been published by then.
+files, or a Hugging Face dataset id. Dialogues come from JSONL, JSON arrays or parquet in the `messages`, ShareGPT
+or Alpaca layout (redraft/chat_formats.py). A ragged or undecodable input raises `InputError` naming the file and line;
+nothing downstream has been published by then.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from redraft.chat_formats import as_messages_row
 from redraft.errors import InputError, UsageError
+from redraft.json_array import is_json_array, json_array_rows
 from redraft.types import ParallelPair, pair_to_document, row_to_document
 
 FORMATS = ("tsv", "jsonl", "parquet", "text", "hf")
@@ -83,13 +86,15 @@ class ItemReader(PipelineStep):
 
     def __init__(self, path: str, format: str = "auto", src_lang: str | None = None, tgt_lang: str | None = None,
                  target_path: str | None = None, source_column: str = "source", target_column: str = "target",
-                 split: str = "train", limit: int | None = None):
+                 split: str = "train", limit: int | None = None, chat_format: str = "auto",
+                 messages_column: str | None = None):
         super().__init__()
         self.path, self.target_path = str(path), target_path
         self.format = detect_format(self.path, target_path) if format == "auto" else format
         self.src_lang, self.tgt_lang = src_lang, tgt_lang
         self.source_column, self.target_column = source_column, target_column
         self.split, self.limit = split, limit
+        self.chat_format, self.messages_column = chat_format, messages_column  # dialogue layout: auto-detected
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for i, doc in enumerate(islice(self.read(), self.limit)):
@@ -121,6 +126,7 @@ class ItemReader(PipelineStep):
         return pair_to_document(pair)
 
     def _item(self, file, line, row: dict):
+        row = as_messages_row(row, self.chat_format, self.messages_column, file, line)
         if "messages" in row:
             return self._dialogue(file, line, row)
         cols = _pick_columns(row.keys(), self.source_column, self.target_column)
@@ -157,6 +163,10 @@ class ItemReader(PipelineStep):
             yield self._pair(file, n, fields[0], fields[1])
 
     def _read_jsonl(self, file: Path):
+        if is_json_array(file):  # one JSON array of rows, like FastChat's files
+            for row, where in json_array_rows(file):
+                yield self._item(file, where, row)
+            return
         for n, line in _lines(file):
             if not line.strip():
                 continue

@@ -1,0 +1,110 @@
+"""`redraft export` and the recipe's `output.formats`: dialogues written in the layout a trainer reads.
+
+`OUT` ending in `.json` (one JSON array), `.jsonl` or `.parquet` is one file. Any other `OUT` is a folder holding
+`train.json` and `dataset_info.json`, LLaMA-Factory's description of it, so the folder works as LLaMA-Factory's
+`dataset_dir` as it is. Rows are converted by redraft/chat_formats.py; a file appears only once every row converted,
+so a bad row leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import yaml
+
+from redraft.chat_formats import CHAT_FORMATS, SHAREGPT_COLUMN, from_messages
+from redraft.errors import UsageError
+from redraft.readers import ItemReader
+from redraft.types import document_to_row, is_dialogue
+
+FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+TRAIN_FILE = "train.json"
+LLAMAFACTORY_INFO = "dataset_info.json"
+
+
+def llamafactory_entry(fmt: str, file_name: str = TRAIN_FILE) -> dict:
+    """The `dataset_info.json` entry LLaMA-Factory needs to read a file we wrote in `fmt`."""
+    if fmt == "alpaca":
+        return {"file_name": file_name, "columns": {"prompt": "instruction", "query": "input", "response": "output",
+                                                    "system": "system", "history": "history"}}
+    role, content, user, assistant, column = (("from", "value", "human", "gpt", SHAREGPT_COLUMN) if fmt == "sharegpt"
+                                              else ("role", "content", "user", "assistant", "messages"))
+    return {"file_name": file_name, "formatting": "sharegpt", "columns": {"messages": column},
+            "tags": {"role_tag": role, "content_tag": content, "user_tag": user, "assistant_tag": assistant,
+                     "system_tag": "system"}}
+
+
+def converted_rows(input_path: str, fmt: str, **read) -> Iterator[dict]:
+    """Every dialogue of `input_path` (any input `ItemReader` takes) as a row in `fmt`."""
+    if fmt not in CHAT_FORMATS:
+        raise UsageError(f"--format {fmt!r}: one of {', '.join(CHAT_FORMATS)}")
+    for n, doc in enumerate(ItemReader(input_path, **read).read(), 1):
+        if not is_dialogue(doc):
+            raise UsageError(f"{input_path}: holds parallel pairs; only dialogues export to {fmt}")
+        row = document_to_row(doc)
+        try:
+            yield from_messages(row, fmt)
+        except ValueError as e:
+            raise UsageError(f"{input_path}: row {n} (id {row['id']}): cannot write it as {fmt}: {e}") from None
+
+
+def write_rows(rows: Iterable[dict], path: Path) -> int:
+    """Write rows as a JSON array, JSONL or parquet (by suffix) into a temporary file renamed at the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    n = 0
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pylist(list(rows))
+            n = table.num_rows
+            pq.write_table(table, tmp)
+        else:
+            array = path.suffix == ".json"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write("[" if array else "")
+                for n, row in enumerate(rows, 1):
+                    sep = ("\n" if n == 1 else ",\n") if array else ""
+                    f.write(sep + json.dumps(row, ensure_ascii=False) + ("" if array else "\n"))
+                f.write("\n]\n" if array else "")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
+def dataset_name(input_path: str) -> str:
+    """The name an export goes by in `dataset_info.json`: the recipe's name, else the input folder's."""
+    p = Path(input_path)
+    folder = p.parent if p.name == "data" or p.is_file() else p
+    recipe = folder / "recipe.yaml"
+    if recipe.is_file():
+        name = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("name")
+        if isinstance(name, str) and name:
+            return name
+    return folder.resolve().name or "redraft"
+
+
+def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, **read) -> tuple[Path, int]:
+    """Write the dialogues of `input_path` in `fmt` to `out` (a file by suffix, else a folder). Returns the file
+    written and the number of rows. `read`: ItemReader options for the input (`chat_format`, `messages_column`)."""
+    out = Path(out)
+    rows = converted_rows(input_path, fmt, **read)
+    if out.suffix in FILE_SUFFIXES:
+        return out, write_rows(rows, out)
+    if out.is_file():
+        raise UsageError(f"-o {out}: a file without a .json/.jsonl/.parquet suffix; give one, or a folder")
+    n = write_rows(rows, out / TRAIN_FILE)
+    info = {name or dataset_name(input_path): llamafactory_entry(fmt)}
+    (out / LLAMAFACTORY_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return out / TRAIN_FILE, n
+
+
+def write_formats(out_dir: Path, formats: Iterable[str], name: str) -> None:
+    """`output.formats`: `OUT/FORMAT/train.json` (and `dataset_info.json`) beside `OUT/data/`, for each format."""
+    for fmt in formats:
+        export(str(out_dir / "data"), fmt, out_dir / fmt, name=name)
