@@ -25,7 +25,16 @@ MOJIBAKE_PATTERN = r"[ÃÂ][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\
 # Every character whose NFKC form holds a digit (full-width, superscript, circled, squared CJK dates...): text
 # without one has no numbers for the numbers check (tests/test_filters_pairs.py checks this over all of Unicode).
 DIGIT_LIKE = r"[\d\p{No}\u3200-\u33ff\U0001F100-\U0001F1FF]"
-NUMBER_PATTERN = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?"
+# A number as written: digit groups (1,000 / 1.000 / 1 000), a decimal part (3,5 / 3.5), and CJK myriads between
+# digits (2万4801, 2億8,600万), so that each reads as one number.
+NUMBER_PATTERN = r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?(?:[万萬億亿]\d+(?:[.,]\d+)?)*"
+# Clock times written with a colon or an h (9:30, 18h30); "21.30" is read by NUMBER_PATTERN.
+TIME_PATTERN = r"\b\d{1,2}[:h]\d{2}\b"
+# Numbers written in Chinese or Japanese numerals (三十, 二〇二二, 十四, 两千).
+CJK_NUMERAL_PATTERN = r"[〇零一二两兩三四五六七八九十百千万萬亿億]+"
+_CJK_DIGITS = {c: d for d, cs in enumerate(["〇零", "一", "二两兩", "三", "四", "五", "六", "七", "八", "九"]) for c in cs}
+_CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 
 
 def nonspace_count(text: pl.Expr) -> pl.Expr:
@@ -83,3 +92,26 @@ def shingles(text: str, lang: str, n: int | None = None) -> set[str]:
     if len(units) <= n:
         return {" ".join(units)} if units else set()
     return {" ".join(units[i:i + n]) for i in range(len(units) - n + 1)}
+
+
+def cjk_numeral_value(text: str) -> int:
+    """The value of a number in Chinese/Japanese numerals: 三十 = 30, 两千五百 = 2500, 二〇二二 = 2022 (digit by
+    digit when there are no units), 十四 = 14, 三万 = 30000."""
+    if not any(c in _CJK_UNITS or c in _CJK_MYRIADS for c in text):
+        return int("".join(str(_CJK_DIGITS[c]) for c in text))
+    total = section = digit = last_myriad = 0
+    for c in text:
+        if c in _CJK_DIGITS:
+            digit = _CJK_DIGITS[c]
+        elif c in _CJK_UNITS:
+            section += (digit or 1) * _CJK_UNITS[c]
+            digit = 0
+        else:
+            myriad = _CJK_MYRIADS[c]
+            if total and myriad > last_myriad:  # 一万亿: the 亿 multiplies the 万 before it
+                total = (total + section + digit) * myriad
+            else:
+                total += (section + digit or 1) * myriad
+            section = digit = 0
+            last_myriad = myriad
+    return total + section + digit

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 from datatrove.data import Document
@@ -26,7 +27,6 @@ def doc(sl: str, tl: str, src: str, ref: str, i: int = 0) -> Document:
     return Document(text=src, id=f"{sl}{tl}-{i}", metadata={"src_lang": sl, "tgt_lang": tl, "reference_text": ref})
 
 
-_NUM = re.compile(r"\d{2,}")
 _WORDS_OF = {"en": "The committee will publish its final report on the economic situation next week in Geneva.",
              "de": "Der Ausschuss wird seinen Abschlussbericht über die wirtschaftliche Lage nächste Woche vorlegen.",
              "fr": "Le comité publiera la semaine prochaine son rapport final sur la situation économique à Genève."}
@@ -75,11 +75,27 @@ def mojibake(sl, tl, src, ref, pool):
 
 
 def number_mismatch(sl, tl, src, ref, pool):
-    nums = _NUM.findall(ref)
-    if not nums or not _NUM.search(src) or tl in ("zh", "ja"):
-        return None
-    n = nums[0]
-    return src, ref.replace(n, str(int(n) + 7), 1)
+    altered = altered_number(src, ref, random.Random(ref), min_digits=2)
+    return None if altered is None else (src, altered)
+
+
+def altered_number(src: str, ref: str, rng: random.Random, min_digits: int = 1) -> str | None:
+    """`ref` with one of its numbers that the source also writes in digits (any script of digits) changed in one
+    digit, so that it no longer matches the source; None when the pair has no such number."""
+    in_src = {int(unicodedata.normalize("NFKC", n)) for n in re.findall(r"\d+", src)}
+    shared = [m for m in re.finditer(r"\d+", ref)
+              if len(m.group()) >= min_digits and int(unicodedata.normalize("NFKC", m.group())) in in_src]
+    for m in rng.sample(shared, len(shared)):
+        number = m.group()
+        for i in rng.sample(range(len(number)), len(number)):
+            digit = unicodedata.digit(number[i])
+            for new in rng.sample(range(10), 10):
+                if new == digit or (i == 0 and new == 0 and len(number) > 1):
+                    continue
+                changed = number[:i] + chr(ord(number[i]) - digit + new) + number[i + 1:]  # same script of digits
+                if int(unicodedata.normalize("NFKC", changed)) not in in_src:
+                    return ref[:m.start()] + changed + ref[m.end():]
+    return None
 
 
 def url_mismatch(sl, tl, src, ref, pool):

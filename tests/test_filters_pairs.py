@@ -71,6 +71,59 @@ def test_numbers_tolerate_separators_and_full_width_digits():
     assert reasons(step, [same, wide, changed]) == [None, None, "number_mismatch"]
 
 
+# (source, reference): the same numbers written the way each language writes them
+SAME_NUMBERS = [
+    ("de", "en", "Die Halle fasst 1.000 Gäste und kostet 3,5 Millionen Euro.",
+     "The hall holds 1,000 guests and costs 3.5 million euros."),
+    ("de", "en", "Der Umsatz stieg auf 2,5 Mio. Euro.", "Sales rose to 2.5 million euros."),
+    ("de", "en", "Am 3. Mai um 19 Uhr spielt er zum 21. Mal.", "On May 3rd at 7 PM he plays for the 21st time."),
+    ("de", "en", "Ab 21.30 Uhr, nach 2 Stunden.", "From 9:30 PM, after 2 hours."),
+    ("zh", "en", "预计达26.8万人，比去年增加1.6万人。", "It is expected to reach 268,000, 16,000 more than last year."),
+    ("zh", "en", "十九届六中全会于2021年召开，共有三十个代表团。", "The 6th plenary session of the 19th Central Committee met in 2021 "
+     "with 30 delegations."),
+    ("zh", "en", "他补充，沙巴今年至今共发出2万4801张报生纸。", "He added that Sabah has issued 24,801 birth certificates."),
+    ("en", "ja", "The UK pledged £286 million this year.", "英国の支援金は今年2億8,600万ポンドとなる。"),
+    ("zh", "en", "到上世纪80年代，有12家工厂。", "Until the 1980s, there were 12 factories."),
+]
+
+
+def test_numbers_read_locale_formats_as_the_same_number():
+    step = build_filters([FilterSpec(name="numbers")], "de", "en", "pair")[0]
+    assert reasons(step, [doc(*p) for p in SAME_NUMBERS]) == [None] * len(SAME_NUMBERS)
+
+
+def test_numbers_catch_one_changed_number_in_any_of_those_formats():
+    import random
+
+    from filters_defects import altered_number
+
+    step = build_filters([FilterSpec(name="numbers")], "de", "en", "pair")[0]
+    changed = [(sl, tl, src, altered) for k, (sl, tl, src, ref) in enumerate(SAME_NUMBERS * 3)
+               if (altered := altered_number(src, ref, random.Random(k)))]
+    assert len(changed) >= 15
+    got = reasons(step, [doc(*p) for p in changed])
+    assert got.count("number_mismatch") >= 0.8 * len(got), [p[3] for p, r in zip(changed, got) if not r]
+    repeated = doc("de", "en", "50 Mbit statt 50 Mbit", "59 Mbit instead of 50 Mbit")  # a number written twice
+    assert reasons(step, [repeated]) == ["number_mismatch"]
+
+
+@pytest.mark.parametrize("direction", ["deen", "zhen", "enja", "uken"])
+def test_numbers_catch_altered_wmt22_numbers_and_keep_clean_pairs(shared_data, direction):
+    """The figures benchmarks/number_check.py reports for every direction, on a sample of them."""
+    import random
+
+    from filters_defects import altered_number
+
+    pairs = load_wmt22(shared_data / "wmt22", [direction])
+    step = build_filters([FilterSpec(name="numbers")], "de", "en", "pair")[0]
+    kept = reasons(step, [doc(*p, i=i) for i, p in enumerate(pairs)]).count(None)
+    assert kept >= 0.985 * len(pairs)
+    rng = random.Random(0)
+    altered = [(sl, tl, src, ref) for sl, tl, src, r in pairs if (ref := altered_number(src, r, rng))][:200]
+    caught = reasons(step, [doc(*p, i=i) for i, p in enumerate(altered)]).count("number_mismatch")
+    assert caught >= 0.8 * len(altered)
+
+
 def test_params_and_unknown_names_are_checked():
     step = build_filters([FilterSpec(name="length", params={"max_words": 3})], "de", "en", "pair")[0]
     assert reasons(step, [doc("de", "en", "eins zwei drei vier fünf", "one two")]) == ["too_long"]
