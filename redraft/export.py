@@ -36,6 +36,17 @@ def llamafactory_entry(fmt: str, file_name: str = TRAIN_FILE) -> dict:
                      "system_tag": "system"}}
 
 
+def axolotl_dataset(fmt: str, path: str) -> dict:
+    """The entry of an axolotl config's `datasets:` list for a file we wrote in `fmt` (its `chat_template` type;
+    axolotl's own `alpaca` type has no history or system, so Alpaca files are for LLaMA-Factory)."""
+    if fmt == "alpaca":
+        raise ValueError("axolotl reads dialogues through type: chat_template; export sharegpt or messages for it")
+    entry = {"path": path, "ds_type": "parquet" if path.endswith(".parquet") else "json", "type": "chat_template"}
+    if fmt == "sharegpt":  # its default roles already map human/gpt/system
+        entry.update(field_messages=SHAREGPT_COLUMN, message_property_mappings={"role": "from", "content": "value"})
+    return entry
+
+
 def converted_rows(input_path: str, fmt: str, **read) -> Iterator[dict]:
     """Every dialogue of `input_path` (any input `ItemReader` takes) as a row in `fmt`."""
     if fmt not in CHAT_FORMATS:
