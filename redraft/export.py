@@ -9,6 +9,7 @@ so a bad row leaves nothing half-written.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -109,7 +110,13 @@ def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, 
         return out, write_rows(rows, out)
     if out.is_file():
         raise UsageError(f"-o {out}: a file without a .json/.jsonl/.parquet suffix; give one, or a folder")
-    n = write_rows(rows, out / TRAIN_FILE)
+    created = not out.exists()
+    try:
+        n = write_rows(rows, out / TRAIN_FILE)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     info = {name or dataset_name(input_path): llamafactory_entry(fmt)}
     (out / LLAMAFACTORY_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return out / TRAIN_FILE, n

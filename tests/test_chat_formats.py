@@ -200,4 +200,10 @@ def test_export_of_pairs_or_unwritable_turns_exits_2_and_writes_nothing(tmp_path
     assert main(["export", str(bad), "--format", "sharegpt", "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl: row 4 (id zh-en-test-0-3)" in err and "role 'tool' has no ShareGPT name" in err
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()
+
+
+def test_pairs_as_a_json_array(tmp_path):
+    path = write([{"source": s, "target": t} for s, t in ZH_EN[:3]], tmp_path / "pairs.json")
+    docs = list(ItemReader(str(path), src_lang="zh", tgt_lang="en").read())
+    assert [(d.text, d.metadata["reference_text"]) for d in docs] == ZH_EN[:3]

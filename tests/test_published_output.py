@@ -107,3 +107,29 @@ def test_curation_records_the_input_path_without_the_machine_layout(tmp_path, mo
     record = yaml.safe_load((out / "recipe.yaml").read_text())
     assert record["input"] == "inputs/chat.json" and record["read"] == {"chat_format": "sharegpt"}
     assert json.loads((out / "stats.json").read_text())["kept"] == len(PAIRS)
+
+
+def test_builtin_recipe_records_its_source_as_written():
+    from redraft.portable_paths import portable_recipe_yaml
+    from redraft.recipes.runner import prepare_recipe
+    from redraft.recipes.schema import resolve_path
+
+    r = prepare_recipe("demo")
+    assert r.source.path.startswith("/")  # read from the installed package's folder...
+    recorded = yaml.safe_load(portable_recipe_yaml(r, resolve_path("demo")))
+    assert recorded["source"]["path"] == "data/demo.jsonl" and recorded["output"]["path"] == "out/demo"  # ...as written
+
+
+def test_portable_path(tmp_path, monkeypatch):
+    from redraft.portable_paths import portable_path, portable_record
+
+    monkeypatch.chdir(tmp_path)
+    recipe_dir = tmp_path / "recipes"
+    assert portable_path(str(recipe_dir / "data" / "x.tsv"), recipe_dir) == "data/x.tsv"
+    assert portable_path(str(tmp_path / "pairs" / "x.tsv"), recipe_dir) == "pairs/x.tsv"  # the working directory's
+    assert portable_path("/elsewhere/corpus/x.tsv", recipe_dir) == "x.tsv"
+    assert portable_path("../x.tsv") == "../x.tsv" and portable_path("org/dataset") == "org/dataset"
+    record = {"filters": [{"name": "decontaminate", "params": {"paths": ["/data/wmt22/zh-en.src"]}}],
+              "synth": {"system_prompt": "/no_think"}}
+    assert portable_record(record) == {"filters": [{"name": "decontaminate", "params": {"paths": ["zh-en.src"]}}],
+                                       "synth": {"system_prompt": "/no_think"}}
