@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+pytest_plugins = ["clusters"]  # ray_address, slurm_cluster: live clusters from .ci/clusters.sh
 
 
 @pytest.fixture(scope="session")
