@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Live clusters for the scale-out tests: a single-node Slurm cluster and a local Ray head, both on loopback.
-#   .ci/clusters.sh start   install what is missing (Debian, as root), start munged, slurmctld, slurmd and `ray start --head`
+#   .ci/clusters.sh start   install what is missing (Debian, as root); start munged, slurmctld, slurmd, a Ray head
 #   .ci/clusters.sh stop    shut them down with their own commands (ray stop, scontrol shutdown, munged --stop)
 # Both are idempotent, quiet on success and print the daemons' logs on failure.
 # Slurm's state, spool and logs live under $REDRAFT_SLURM_DIR (default /var/lib/redraft-slurm); its config is written to
@@ -28,7 +28,7 @@ wait_for() {  # wait_for SECONDS COMMAND...: poll every 0.2 s until COMMAND succ
 
 install_slurm() {
     command -v slurmctld >/dev/null && command -v munged >/dev/null && return
-    [ "$(id -u)" = 0 ] || die "slurm-wlm and munge are not installed and this is not root: apt-get install -y slurm-wlm munge"
+    [ "$(id -u)" = 0 ] || die "slurm-wlm and munge are missing and this is not root: apt-get install -y slurm-wlm munge"
     export DEBIAN_FRONTEND=noninteractive
     { apt-get update -qq && apt-get install -y -qq slurm-wlm munge; } >"${TMPDIR:-/tmp}/redraft-apt.log" 2>&1 \
         || { show_logs "${TMPDIR:-/tmp}/redraft-apt.log"; die "apt-get install slurm-wlm munge failed"; }
@@ -95,8 +95,10 @@ start_slurm() {
         # -c: a fresh controller starts with no jobs left over from an earlier run
         slurmctld -c || { show_logs "${logs[@]}"; die "slurmctld did not start"; }
     fi
-    pgrep -F "$SLURM_DIR/slurmd.pid" >/dev/null 2>&1 || slurmd || { show_logs "${logs[@]}"; die "slurmd did not start"; }
-    wait_for 30 node_idle || { sinfo -N -l >&2 || true; show_logs "${logs[@]}"; die "the slurm node is not idle after 30 s"; }
+    pgrep -F "$SLURM_DIR/slurmd.pid" >/dev/null 2>&1 || slurmd \
+        || { show_logs "${logs[@]}"; die "slurmd did not start"; }
+    wait_for 30 node_idle \
+        || { sinfo -N -l >&2 || true; show_logs "${logs[@]}"; die "the slurm node is not idle after 30 s"; }
 }
 
 # `ray status` takes ~40 s to give up on a missing head; a connect to the GCS port answers at once

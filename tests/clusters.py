@@ -28,7 +28,7 @@ def cluster_missing(what: str):
 
 @pytest.fixture(scope="session")
 def ray_address() -> str:
-    """host:port of a running Ray head; its workers need redraft importable (installed, or PYTHONPATH in runtime_env)."""
+    """host:port of a running Ray head. Its workers need redraft importable: installed, or PYTHONPATH in runtime_env."""
     try:
         import ray  # noqa: F401
     except ImportError:

@@ -2,8 +2,9 @@
 
 import os
 
-import redraft
 from clusters import srun
+
+import redraft
 
 
 def test_a_slurm_step_imports_this_checkout(slurm_cluster):

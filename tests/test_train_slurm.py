@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_trainer_distributed import make_config, metrics
 
 from redraft.trainer import train
-from test_trainer_distributed import make_config, metrics
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "train.sbatch"
 
@@ -50,7 +50,8 @@ def test_sbatch_example_trains_like_a_local_run(tmp_path, slurm_cluster, tiny_ll
     for a, b in zip(m_local, m_slurm, strict=True):
         assert b["trained_tokens"] == a["trained_tokens"]
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-6)
-    w_local, w_slurm = load_file(tmp_path / "local" / "final" / "model.safetensors"), load_file(run / "final" / "model.safetensors")
+    w_local = load_file(tmp_path / "local" / "final" / "model.safetensors")
+    w_slurm = load_file(run / "final" / "model.safetensors")
     assert w_local.keys() == w_slurm.keys()
     for k in w_local:
         torch.testing.assert_close(w_slurm[k], w_local[k], rtol=1e-6, atol=1e-7)
