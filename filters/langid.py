@@ -50,6 +50,20 @@ def fasttext_model_path() -> Path:
 
 
 @cache
+def _fasttext_model():
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *_: None  # silence the load-time deprecation warning
+    return fasttext.load_model(str(fasttext_model_path()))
+
+
+@cache
+def identifiable_languages() -> frozenset[str]:
+    """The base codes fasttext lid.176 can answer with. Text declared in any other language is not judged."""
+    return frozenset(base_lang(label) for label in _fasttext_model().get_labels())
+
+
+@cache
 def _langdetect():
     from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 
@@ -106,11 +120,8 @@ class LanguageIdentifier:
 
     @cached_property
     def model(self):
-        import fasttext
-
-        fasttext.FastText.eprint = lambda *_: None  # silence the load-time deprecation warning
         _langdetect()  # the second opinion's profiles load with the model, not in the middle of a batch
-        return fasttext.load_model(str(fasttext_model_path()))
+        return _fasttext_model()
 
     def agrees(self, texts: list[str], langs: list[str]) -> list[bool]:
         """Is each text in its expected language? Text without letters (numbers, symbols) is not judged here."""
@@ -137,6 +148,7 @@ class LanguageIdentifier:
         has_kana = text.str.contains(pl.when(lang.is_in(["zh", "ja"])).then(pl.lit(KANA))).fill_null(False)
         own_script = head.str.count_matches(lang.replace_strict(OWN_SCRIPT_OF, default=None, return_dtype=pl.String))
         return (pl.when(letters == 0).then(True)
+                .when(lang.is_in(list(identifiable_languages())).not_()).then(True)  # language ID is off for it
                 .when(has_script.not_()).then(False)  # e.g. "Chinese" with no Han at all
                 # Japanese sentences of any length carry kana; pure Han is Chinese
                 .when((lang == "ja") & has_kana.not_() & (letters > 12)).then(False)

@@ -117,7 +117,8 @@ def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
             if len(lens):
                 ax.hist(lens, bins=50, alpha=0.6, label=col)
     ax.set_xlabel("characters")
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:  # no rows, no histogram: matplotlib warns about an empty legend
+        ax.legend()
     ax.set_title("lengths")
     save(fig, "lengths")
 
@@ -143,8 +144,15 @@ def summarize_frame(rows: pl.LazyFrame) -> dict:
 
 
 def print_report(input_path: str, plots: str | None = None) -> int:
-    """`redraft stats INPUT [--plots DIR]`: print the funnel and summaries, write the PNG plots."""
+    """`redraft stats INPUT [--plots DIR]`: print the funnel and summaries; with DIR, write the PNG plots there
+    (never into INPUT unless asked: stats only reads)."""
+    from redraft.errors import UsageError
+
     path = Path(input_path)
+    if not path.exists():
+        raise UsageError(f"{input_path}: no such file or folder")
+    if not row_files(path) and not (path / "stats.json").is_file():
+        raise UsageError(f"{input_path}: no dataset here (an output folder, or .parquet/.jsonl/.json row files)")
     stats = summarize(path)
     print(f"input {stats['input']}")
     for status in ("dropped", "failed"):
@@ -153,7 +161,6 @@ def print_report(input_path: str, plots: str | None = None) -> int:
     print(f"kept {stats['kept']}")
     for key, values in stats["summary"].items():
         print(f"{key}: {json.dumps(values, ensure_ascii=False)}")
-    out = Path(plots) if plots else (path / "plots" if path.is_dir() else path.parent / "plots")
-    for p in write_plots(out, stats, path):
+    for p in write_plots(Path(plots), stats, path) if plots else []:
         print(f"plot {p}")
     return 0

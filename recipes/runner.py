@@ -33,7 +33,7 @@ from redraft.filters.registry import build_filters
 from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
                             rows_writer)
 from redraft.portable_paths import portable_path, portable_recipe_yaml
-from redraft.readers import ItemReader
+from redraft.readers import ItemReader, checked_sample
 from redraft.recipes.schema import Recipe, load_recipe, resolve_path
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 
@@ -142,6 +142,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     src = r.source
     reader = ItemReader(src.path, src.format, src.src_lang, src.tgt_lang, src.target_path, src.source_column,
                         src.target_column, src.split, src.limit)
+    checked_sample(reader, src.path)  # no rows, or pairs in other languages than declared: exit 2, nothing paid
     # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
     # count gives the progress display its ETA and projected cost.
     expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit)) // r.executor.tasks)
@@ -174,7 +175,7 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
             raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
         src_lang, tgt_lang = langs.split("-")
     reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
-    first = next(iter(reader.read()), None)
+    first = checked_sample(reader, input_path)[0]  # no rows, or pairs in other languages than declared: exit 2
     kind: Kind = "dialogue" if first is not None and "messages" in first.metadata else "pair"
     if first is not None:
         src_lang, tgt_lang = first.metadata["src_lang"], first.metadata["tgt_lang"]

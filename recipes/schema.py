@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from redraft.errors import UsageError
+from redraft.language_codes import check_language_code, language_id_is_off
+from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
 
@@ -21,13 +24,18 @@ class SourceConfig(BaseModel):
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
     format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
-    src_lang: str = Field(pattern=r"^[a-z]{2,3}$")
-    tgt_lang: str = Field(pattern=r"^[a-z]{2,3}$")
+    src_lang: str  # ISO 639 codes (redraft/language_codes.py)
+    tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
     source_column: str = "source"
     target_column: str = "target"
     split: str = "train"  # format hf
     limit: int | None = Field(None, ge=1)
+
+    @field_validator("src_lang", "tgt_lang")
+    @classmethod
+    def _language_code(cls, code: str) -> str:
+        return check_language_code(code)
 
 
 class OutputConfig(BaseModel):
@@ -84,6 +92,10 @@ def resolve_path(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.is_file():
         return p
+    if p.is_dir():
+        yamls = sorted(f.name for f in p.glob("*.yaml"))
+        raise UsageError(f"{name_or_path}: is a folder; give a recipe file" + (f" (here: {', '.join(yamls[:5])})"
+                                                                               if yamls else ""))
     if "/" not in name_or_path and (BUILTIN / f"{name_or_path}.yaml").is_file():
         return Path(str(BUILTIN / f"{name_or_path}.yaml"))
     raise UsageError(f"no recipe file or built-in recipe named {name_or_path!r} (built-in: "
@@ -129,16 +141,23 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: set[str]) -> str:
+def _origin(field: str, file: str, lines: dict[tuple, int], loc: tuple, overridden: dict[str, str]) -> str:
+    """Where a field's value came from: `--set KEY=VALUE` (also when the override made the field's parent, as
+    `--set nope.x=1` makes `nope`), or FILE:LINE."""
+    for key, item in overridden.items():
+        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
+            return f"--set {item}"
+    where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
+    return f"{file}:{where}" if where else file
+
+
+def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: dict[str, str]) -> str:
     msgs = []
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or (
             x in ("list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig")))))
         field = ".".join(str(x) for x in loc) or "(recipe)"
-        where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
-        origin = "--set" if any(field == o or field.startswith(o + ".") for o in overridden) else (
-            f"{file}:{where}" if where else file)
-        msgs.append(f"{origin}: {field}: {e['msg']}")
+        msgs.append(f"{_origin(field, file, lines, loc, overridden)}: {field}: {e['msg']}")
     return "invalid recipe\n  " + "\n  ".join(dict.fromkeys(msgs))
 
 
@@ -157,11 +176,23 @@ def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
         raise UsageError(f"{path}:1: a recipe is a YAML mapping of fields")
     lines = _line_index(node) if node is not None else {}
     data = apply_overrides(data, list(overrides))
+    overridden = {".".join(parse_override(o)[0]): o for o in overrides}
     try:
-        return Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data)
     except ValidationError as e:
-        overridden = {".".join(parse_override(o)[0]) for o in overrides}
         raise UsageError(_format_errors(e, str(path), lines, overridden)) from None
+    try:
+        check_output_dir(recipe.output.path, [recipe.source.path, recipe.source.target_path])
+    except UsageError as e:
+        raise UsageError(f"invalid recipe\n  {_origin('output.path', str(path), lines, ('output', 'path'), overridden)}:"
+                         f" output.path: {e}") from None
+    for side in ("src_lang", "tgt_lang"):
+        code = getattr(recipe.source, side)
+        if language_id_is_off(code):
+            origin = _origin(f"source.{side}", str(path), lines, ("source", side), overridden)
+            print(f"warning: {origin}: source.{side}: language ID does not know {code!r}, so it is off for that "
+                  "side", file=sys.stderr)
+    return recipe
 
 
 def dump_recipe(recipe: Recipe) -> str:

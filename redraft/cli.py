@@ -92,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true")
     _add_chat_format(p)
 
-    p = sub.add_parser("stats", help="print the funnel and summary of a dataset, and write plots")
+    p = sub.add_parser("stats", help="print the funnel and summary of a dataset (--plots DIR: and plot them)")
     p.add_argument("input")
-    p.add_argument("--plots", help="folder for the PNG plots (default: INPUT/plots for an output folder)")
+    p.add_argument("--plots", metavar="DIR", help="also write the PNG plots into DIR (stats itself writes nothing)")
 
     p = sub.add_parser("show", help="print the first dialogues or pairs of a dataset")
     p.add_argument("input")
@@ -154,6 +154,7 @@ def cmd_filter(a) -> int:
     from redraft.filters.judge import resolve_judge
     from redraft.recipes.runner import curate, prepare_recipe
 
+    _check_paths(a)
     filters, langs, judge = "default", a.langs, None
     if a.recipe:
         r = prepare_recipe(a.recipe, a.overrides)
@@ -185,9 +186,29 @@ def cmd_dedupe(a) -> int:
     from redraft.filters.config import DedupeConfig
     from redraft.recipes.runner import curate
 
+    _check_paths(a)
     out = curate(_data_dir(a.input), a.output, filters=[], dedupe=DedupeConfig(exact=True, near=a.near),
                  langs=a.langs, fresh=a.fresh, read=_read_options(a))
     return _print_funnel(out)
+
+
+def _check_paths(a) -> None:
+    """`filter`/`dedupe`: the input exists, --langs are two real language codes, and -o is a writable folder apart
+    from the input: checked before any work."""
+    from redraft.language_codes import check_language_code
+    from redraft.output import check_output_dir
+
+    if not Path(a.input).exists() and not (a.input.count("/") == 1 and not a.input.startswith((".", "/"))):
+        raise UsageError(f"{a.input}: no such file or folder")
+    if a.langs:
+        if a.langs.count("-") != 1:
+            raise UsageError(f"--langs {a.langs}: expected two language codes like zh-en")
+        for code in a.langs.split("-"):
+            try:
+                check_language_code(code)
+            except ValueError as e:
+                raise UsageError(f"--langs {a.langs}: {e}") from None
+    check_output_dir(a.output, [a.input])
 
 
 def _data_dir(path: str) -> str:
@@ -269,10 +290,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"redraft {args.command}: interrupted; re-run the same command to continue", file=sys.stderr)
         return 130
     except Exception as e:  # a runtime failure: say what, not a traceback (REDRAFT_VERBOSE=1 shows it)
+        import errno
         import os
 
         if os.environ.get("REDRAFT_VERBOSE", "0") != "0":
             raise
+        where = getattr(args, "output", None) or getattr(args, "dir", None)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and not e.filename:
+            e = OSError(e.errno, f"{e.strerror} while writing {where or 'the output folder'}; free some space "
+                                 "and run again (nothing was published)")
         print(f"redraft {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
 

@@ -19,6 +19,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
 
 from redraft.chat_formats import CHAT_FORMATS
+from redraft.errors import UsageError
 from redraft.types import document_to_row, rejected_schema
 
 STATE_DIR = ".redraft"  # response cache and work files; never published
@@ -105,6 +106,28 @@ def name_shards(data_dir: Path) -> str:
     for i, f in enumerate(shards):
         f.rename(data_dir / f"train-{fingerprint}-{i:05d}.parquet")
     return f"data/train-{fingerprint}-*.parquet"
+
+
+def check_output_dir(out: str | Path, inputs: list[str | Path | None] = ()) -> None:
+    """Before any work: OUT must be a folder redraft can write, apart from its inputs (an output inside an input
+    folder would be read back as input on the next run; an input inside OUT would be replaced by the output)."""
+    import os
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder; give a folder for the output")
+    here = out.resolve()
+    for given in filter(None, inputs):
+        src = Path(given).resolve()
+        if not src.exists():
+            continue
+        if here == src or (src.is_dir() and src in here.parents):
+            raise UsageError(f"{out}: the output folder is inside the input {given}; write it elsewhere")
+        if here in src.parents and src.relative_to(here).parts[0] in PUBLISHED:
+            raise UsageError(f"{out}: the output would replace its own input {given}; write it elsewhere")
+    parent = next(p for p in (out, *out.parents) if p.exists())
+    if os.statvfs(parent).f_flag & os.ST_RDONLY or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{out}: cannot write there ({parent} is read-only)")
 
 
 def publish(staging: Path, out: Path) -> None:

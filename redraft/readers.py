@@ -57,6 +57,66 @@ def input_files(path: str, fmt: str) -> list[Path]:
     return [p]
 
 
+def no_rows(path: str) -> InputError:
+    """The error for an input that holds no rows at all (empty, or only blank lines)."""
+    return InputError(str(path), None, "no rows: the input is empty (blank lines do not count); nothing was written")
+
+
+def checked_sample(reader: "ItemReader", where: str, n: int = 200) -> list:
+    """The first `n` rows of `reader`, once they pass two checks made before any work: there are rows at all
+    (InputError "no rows"), and parallel pairs are in their declared languages, not the other way round or some
+    third language (UsageError naming the fix)."""
+    rows = list(islice(reader.read(), n))
+    if not rows:
+        raise no_rows(where)
+    pairs = [d for d in rows if "messages" not in d.metadata]
+    if len(pairs) >= 5:
+        _check_languages(pairs, where)
+    return rows
+
+
+def _check_languages(pairs: list, where: str) -> None:
+    import polars as pl
+
+    from redraft.filters.langid import LanguageIdentifier
+    from redraft.language_codes import language_id_is_off
+
+    src_lang, tgt_lang = pairs[0].metadata["src_lang"], pairs[0].metadata["tgt_lang"]
+    pairs = [d for d in pairs if (d.metadata["src_lang"], d.metadata["tgt_lang"]) == (src_lang, tgt_lang)]
+    if src_lang == tgt_lang or language_id_is_off(src_lang) or language_id_is_off(tgt_lang) or len(pairs) < 5:
+        return
+    n, sources, targets = len(pairs), [d.text for d in pairs], [d.metadata["reference_text"] for d in pairs]
+    # each side in its declared language, then each in the other side's
+    agrees = LanguageIdentifier().agreement(
+        pl.Series(sources + targets + sources + targets, dtype=pl.String),
+        pl.Series([src_lang] * n + [tgt_lang] * n + [tgt_lang] * n + [src_lang] * n, dtype=pl.String))
+    src_ok, tgt_ok, src_crossed, tgt_crossed = (agrees.slice(i * n, n) for i in range(4))
+    swapped = int((src_crossed & tgt_crossed & ~(src_ok & tgt_ok)).sum())
+    if swapped > n / 2:
+        raise UsageError(f"{where}: the pairs read as {tgt_lang}-{src_lang}, not {src_lang}-{tgt_lang} ({swapped} of "
+                         f"the first {n}); swap the languages (--langs {tgt_lang}-{src_lang}, or source.src_lang "
+                         "and source.tgt_lang)")
+    for side, lang, ok in (("source", src_lang, src_ok), ("target", tgt_lang, tgt_ok)):
+        if int((~ok).sum()) > 0.8 * n:
+            raise UsageError(f"{where}: {int((~ok).sum())} of the first {n} {side} texts are not in {lang!r}; check "
+                             "the language codes (--langs, or source.src_lang and source.tgt_lang)")
+
+
+class InputChanged(RuntimeError):
+    """An input file changed while it was being read: the rows read so far may mix two versions of it."""
+
+
+def unchanged(files: list[Path], rows: Iterator) -> Iterator:
+    """`rows`, then a check that none of `files` changed (size or modification time) while they were read."""
+    before = [(f, f.stat()) for f in files]
+    yield from rows
+    for f, st in before:
+        now = f.stat()
+        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            raise InputChanged(f"{f}: changed while it was being read; run again once it stays the same "
+                               "(nothing was published)")
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Numbered lines of a UTF-8 text file (gzip by extension); undecodable bytes stop with the line number."""
     import gzip
@@ -104,13 +164,13 @@ class ItemReader(PipelineStep):
 
     def read(self):
         if self.format == "text":
-            yield from self._read_text()
+            yield from unchanged([Path(self.path), Path(self.target_path)], self._read_text())
         elif self.format == "hf":
             yield from self._read_hf()
         else:
             for f in input_files(self.path, self.format):
-                yield from {"tsv": self._read_tsv, "jsonl": self._read_jsonl, "parquet": self._read_parquet}[
-                    self.format](f)
+                yield from unchanged([f], {"tsv": self._read_tsv, "jsonl": self._read_jsonl,
+                                           "parquet": self._read_parquet}[self.format](f))
 
     def _pair(self, file, line, src: str, tgt: str, row: dict | None = None):
         row = row or {}

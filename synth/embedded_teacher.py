@@ -109,17 +109,21 @@ def greedy_decode(model, input_ids, attention_mask, max_new_tokens: int, eos_tok
     cost of a step grows with the rows in it, that wastes about half the work for answers of mixed length. Each
     row's tokens are the ones `generate(do_sample=False)` gives (checked in tests/test_synth_embedded.py).
     """
+    import inspect
+
     import torch
     from transformers import DynamicCache
 
     cache = DynamicCache(config=model.config)
+    # transformers 5.x takes the cache as `cache` (`past_key_values` warns on every call); 4.x only knows the old name
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     rows = torch.arange(input_ids.shape[0])  # the batch index of each row still decoding
     generated: list[list[int]] = [[] for _ in range(input_ids.shape[0])]
     mask = attention_mask
     with torch.inference_mode():
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                       use_cache=True, logits_to_keep=1).logits
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                       logits_to_keep=1, **{cache_arg: cache}).logits
         tokens, position = logits[:, -1].argmax(-1), positions[:, -1]
         for step in range(max_new_tokens):
             for row, token in zip(rows.tolist(), tokens.tolist()):
@@ -135,6 +139,6 @@ def greedy_decode(model, input_ids, attention_mask, max_new_tokens: int, eos_tok
             mask = torch.cat([mask, mask.new_ones(len(rows), 1)], dim=1)
             position = position + 1
             logits = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=position[:, None],
-                           past_key_values=cache, use_cache=True).logits
+                           use_cache=True, **{cache_arg: cache}).logits
             tokens = logits[:, -1].argmax(-1)
     return generated

@@ -199,7 +199,7 @@ def test_judge_budget_leaves_the_rest_unscored_and_a_larger_one_judges_them(tmp_
 
 
 def test_recipe_judge_section_is_validated():
-    with pytest.raises(UsageError, match=r"--set: judge\.min_score: .*less than or equal to 5"):
+    with pytest.raises(UsageError, match=r"--set judge\.min_score=9: judge\.min_score: .*less than or equal to 5"):
         load_recipe("bayling-zh-en", ["judge.min_score=9"])
     with pytest.raises(UsageError, match=r"judge\.teacher: 'user_teacher' is not set"):
         load_recipe("bayling-zh-en", ["judge.teacher=user_teacher"])

@@ -72,7 +72,7 @@ def test_bad_field_names_path_and_line(spec_recipe, capsys):
 
 def test_bad_override_is_named(spec_recipe, capsys):
     assert main(["validate", str(spec_recipe), "--set", "teacher.temperature=hot"]) == 2
-    assert "--set: teacher.temperature" in capsys.readouterr().err
+    assert "--set teacher.temperature=hot: teacher.temperature" in capsys.readouterr().err
 
 
 def test_unknown_recipe_and_bad_yaml(tmp_path, capsys):

@@ -35,7 +35,9 @@ def test_stats_json_wins_and_plots_are_written(tmp_path, capsys):
     assert print_report(str(out)) == 0
     printed = capsys.readouterr().out
     assert "input 9" in printed and "dropped x: 4" in printed
-    names = sorted(p.name for p in (out / "plots").glob("*.png"))
+    assert not (out / "plots").exists()  # stats only reads, unless asked for plots
+    assert print_report(str(out), str(tmp_path / "plots")) == 0
+    names = sorted(p.name for p in (tmp_path / "plots").glob("*.png"))
     assert names == ["funnel.png", "languages.png", "lengths.png", "revision_kinds.png"]
-    assert all(p.stat().st_size > 1000 for p in (out / "plots").glob("*.png"))
+    assert all(p.stat().st_size > 1000 for p in (tmp_path / "plots").glob("*.png"))
     assert write_plots(tmp_path / "p2", summarize(out), out)

@@ -82,15 +82,43 @@ class TrainConfig(BaseModel):
         return self.global_batch_size // per_step
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a legacy name like gpt2
 
 
-def check_paths(cfg: TrainConfig) -> None:
-    """`model` and each data `path` must be an existing folder or look like a Hub id (owner/name)."""
-    fields = [("model", cfg.model)] + [(f"data.{i}.path", s.path) for i, s in enumerate(cfg.data)]
-    for field, value in fields:
-        if not Path(value).exists() and not _HUB_ID.match(value):
-            raise ConfigError(f"config field `{field}`: {value} is neither an existing folder nor a Hub id")
+def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
+    """Before any process starts: `model` is a model folder or a Hub id (owner/name), and each data `path` an
+    existing folder or a Hub dataset id; a Hub id the Hub says does not exist is an error too. `origin(field)`
+    prefixes the message (the config file line)."""
+    fields = [("model", cfg.model, "model")] + [(f"data.{i}.path", s.path, "dataset") for i, s in enumerate(cfg.data)]
+    for field, value, kind in fields:
+        path, problem = Path(value), None
+        if path.exists():
+            if kind == "model" and not (path / "config.json").is_file():
+                problem = f"{value} is a folder without config.json, not a model"
+        elif not _HUB_ID.match(value):
+            problem = f"{value} is neither an existing folder nor a Hub id (owner/name)"
+        elif "/" in value and _hub_says_missing(value, kind):
+            problem = f"the Hub has no {kind} {value}"
+        if problem:
+            raise ConfigError(f"{origin(field)}config field `{field}`: {problem}")
+
+
+def _hub_says_missing(repo_id: str, kind: str) -> bool:
+    """True only when the Hub answers that the repo does not exist; offline or unsure, the trainer finds out."""
+    import os
+
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", ""):
+        return False
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        HfApi().repo_info(repo_id, repo_type=kind, timeout=10)
+    except RepositoryNotFoundError:
+        return True
+    except Exception:  # noqa: BLE001 - no network, gated repo...: not our call to make here
+        return False
+    return False
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -129,13 +157,18 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         raw = apply_overrides(raw, list(overrides))
     except (IndexError, ValueError, TypeError, yaml.YAMLError) as e:
         raise ConfigError(f"bad override: {e}") from None
+    node = yaml.compose(Path(path).read_text())
+    line_of = {k.value: k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    overridden = {item.partition("=")[0].split(".")[0]: item for item in overrides}
+
+    def where(top: str) -> str:  # the --set item or the file line a top-level field came from
+        return f"--set {overridden[top]}" if top in overridden else f"{path}:{line_of[top]}" if top in line_of else str(path)
+
     try:
         cfg = TrainConfig.model_validate(raw)
     except ValidationError as e:
-        lines = []
-        for err in e.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "(config)"
-            lines.append(f"config field `{field}`: {err['msg']}")
-        raise ConfigError("; ".join(lines)) from None
-    check_paths(cfg)
+        raise ConfigError("; ".join(
+            f"{where(str(err['loc'][0]) if err['loc'] else '')}: config field `{'.'.join(map(str, err['loc']))}`: "
+            f"{err['msg']}" for err in e.errors())) from None
+    check_paths(cfg, lambda field: where(field.split(".")[0]) + ": ")
     return cfg
