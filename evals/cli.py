@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 
-SUBCOMMANDS = ("score", "reviews", "compare")
-
-
 def add_parser(sub) -> None:
     """`eval` under redraft's subcommands: every word after it is handed to `main` unparsed."""
     p = sub.add_parser("eval", add_help=False, prefix_chars="\0",
@@ -73,15 +70,147 @@ def cmd_reviews(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"score": cmd_score, "reviews": cmd_reviews}
+def run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="redraft eval", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description=__doc__.split("\n\n")[1] + "\n\n" + RUN_HELP)
+    p.add_argument("target", metavar="CONFIG_OR_SUITE",
+                   help="an eval config (YAML), or a suite: translation, constrained, interactive, bayling80")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--fresh", action="store_true", help="forget finished suites and cached answers first")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a suite field (suite mode) or a dotted config path (config mode, suites.0.limit=20); the "
+                        "value is read as YAML")
+    p.add_argument("--limit", type=int, help="only the first N segments or questions of every suite")
+    g = p.add_argument_group("data (suite mode)")
+    g.add_argument("--src", help="translation, interactive: source segments, one a line")
+    g.add_argument("--ref", help="translation, interactive: references, line-aligned with --src")
+    g.add_argument("--data", help="constrained: JSONL {src, tgt, constraint}; bayling80: the questions JSONL; "
+                                  "translation, interactive: a pairs file or Hub dataset id instead of --src/--ref")
+    g.add_argument("--langs", help="language pair, like zh-en")
+    g.add_argument("--baseline", help="bayling80: the baseline's answers (JSONL with `response` lists)")
+    g.add_argument("--judge-model", help="bayling80: the judge, a model on an OpenAI-compatible server "
+                                         "(`embedded`: the built-in model)")
+    g.add_argument("--judge-url", help="bayling80: the judge's base URL (key: $OPENAI_API_KEY)")
+    g.add_argument("--one-order", action="store_true", help="bayling80: judge with the model first only, as "
+                                                            "BayLing did (default: both orders)")
+    g = p.add_argument_group("model under test")
+    g.add_argument("--model", metavar="M", help="`embedded`, a Hugging Face model folder, a hypotheses file, or a "
+                                                "model name on the server at --base-url")
+    g.add_argument("--base-url", help="OpenAI-compatible server of --model")
+    g.add_argument("--api-key-env", help="variable holding the server's key (default OPENAI_API_KEY)")
+    g.add_argument("--max-tokens", type=int, help="per answer (default 256)")
+    g.add_argument("--max-concurrency", type=int, help="server requests at once (default 8)")
+    g.add_argument("--temperature", type=float, help="server sampling temperature (default 0)")
+    g.add_argument("--batch-size", type=int, help="local model: answers generated together (default 16)")
+    g.add_argument("--threads", type=int, help="local model on the CPU: torch threads (default 1)")
+    return p
+
+
+RUN_HELP = """examples:
+  redraft eval translation --src wmt22/zhen.src --ref wmt22/zhen.ref --langs zh-en --model out/train/final -o out/ev
+  redraft eval constrained --data constraints.zh-en.en.jsonl --langs zh-en --model hypo.zh-en.en.jsonl -o out/c
+  redraft eval interactive --src zhen.src --ref zhen.ref --langs zh-en --limit 100 --model embedded -o out/i
+  redraft eval bayling80 --data BayLing-80.multiturn.en.jsonl --baseline gpt-3.5-turbo/res.bayling-80.multiturn.en.jsonl \\
+      --judge-model gpt-4o --model my-model --base-url http://127.0.0.1:8000/v1 -o out/b80
+  redraft eval eval.yaml --model out/train/final -o out/ev      # several suites from a config
+Re-running the same command computes only what is missing; --fresh starts over."""
+MODEL_FLAGS = ("model", "base_url", "api_key_env", "max_tokens", "max_concurrency", "temperature", "batch_size",
+               "threads")
+SUITE_FLAGS = ("src", "ref", "data", "langs", "baseline", "judge_model", "judge_url")
+
+
+def suite_fields(a) -> dict:
+    from redraft.errors import UsageError
+
+    if a.target in ("translation", "interactive"):
+        if a.data and (a.src or a.ref):
+            raise UsageError("give --src and --ref, or --data, not both")
+        fields = {"source": a.data or a.src, "reference": a.ref}
+    elif a.target == "constrained":
+        fields = {"data": a.data}
+    else:
+        fields = {"questions": a.data, "baseline": a.baseline, "both_orders": False if a.one_order else None}
+        if a.judge_model:
+            fields["judge"] = {"provider": "embedded"} if a.judge_model == "embedded" else {
+                "model": a.judge_model, "base_url": a.judge_url}
+        elif a.judge_url:
+            raise UsageError("--judge-url needs --judge-model")
+    unused = [f for f in ("src", "ref") if getattr(a, f) and a.target not in ("translation", "interactive")]
+    unused += [f for f in ("baseline", "judge_model", "one_order") if getattr(a, f) and a.target != "bayling80"]
+    if unused:
+        raise UsageError(f"the {a.target} suite takes no --{unused[0].replace('_', '-')}")
+    return {**fields, "langs": a.langs, "limit": a.limit}
+
+
+def cmd_run(argv: list[str]) -> int:
+    from pathlib import Path
+
+    from redraft.errors import UsageError
+
+    from .config import load_config, suite_config
+    from .models import ModelConfig
+    from .runner import run_eval
+    from .suites import suite_modules
+
+    a = run_parser().parse_args(argv)
+    if a.target in suite_modules():
+        config = suite_config(a.target, suite_fields(a), a.overrides)
+    elif Path(a.target).is_file():
+        given = [f for f in SUITE_FLAGS if getattr(a, f)]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} is for a suite named on the command line; with a "
+                             f"config, set it there or with --set suites.N.FIELD=VALUE")
+        config = load_config(a.target, a.overrides)
+        for s in config.suites:
+            s.limit = a.limit or s.limit
+    else:
+        raise UsageError(f"{a.target}: neither a suite ({', '.join(suite_modules())}) nor a config file")
+    flags = {f: getattr(a, f) for f in MODEL_FLAGS if getattr(a, f) is not None}
+    base = {} if a.model or config.model is None else config.model.model_dump(exclude_unset=True)
+    if "model" not in {**base, **flags}:
+        raise UsageError("no model under test: give --model (or `model:` in the config)")
+    try:
+        config.model = ModelConfig(**{**base, **flags})
+    except ValueError as e:
+        raise UsageError(f"model options: {e}") from None
+    out = run_eval(config, a.output, fresh=a.fresh)
+    for line in summary_lines(out):
+        print(line)
+    return 0
+
+
+def summary_lines(out) -> list[str]:
+    from .report import fmt, headline, load_results
+
+    results = load_results(out)
+    lines = [f"{out}: {results['model']['name']}"]
+    for name, record in results["suites"].items():
+        lines.append(f"  {name}: " + ", ".join(f"{k} {fmt(v, share)}" for k, v, share in headline(record))
+                     + f" (n={record['metrics'].get('n')}, failed {record['metrics'].get('failed', 0)})")
+    return lines
+
+
+def cmd_compare(argv: list[str]) -> int:
+    from .report import compare
+
+    p = argparse.ArgumentParser(prog="redraft eval compare", description=(
+        "The headline scores of several `redraft eval` output folders side by side."))
+    p.add_argument("dirs", nargs="+", metavar="DIR")
+    p.add_argument("-o", "--output", help="also write compare.md and compare.png into this folder")
+    a = p.parse_args(argv)
+    for line in compare(a.dirs, a.output):
+        print(line)
+    return 0
+
+
+COMMANDS = {"score": cmd_score, "reviews": cmd_reviews, "compare": cmd_compare}
 
 
 def main(argv: list[str]) -> int:
     if argv and argv[0] in COMMANDS:
         return COMMANDS[argv[0]](argv[1:])
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv:
+        run_parser().print_usage()
         print(__doc__.split("\n\n")[1])
-        return 0 if argv else 2
-    from redraft.errors import UsageError
-
-    raise UsageError(f"unknown eval command {argv[0]!r}; one of {', '.join(COMMANDS)}")
+        return 2
+    return cmd_run(argv)
