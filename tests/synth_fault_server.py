@@ -12,7 +12,10 @@ answering at once (`max_in_flight`).
 With --judge, a request that asks for an LLM judge's verdict (a system message mentioning "turns": see
 filters/judge.py) is answered with a verdict: one entry per `[assistant ...]` line of its first user message, every
 criterion scored d where that line holds `SCORE=d` and 5 where it holds none. A request whose first user message holds
-MALFORMED is answered with prose instead, every time.
+MALFORMED is answered with prose instead, every time. With --judge, a pairwise review in BayLing's format (a request
+mentioning "Score of the Assistant 1": see evals/judge.py) is answered with one: each assistant scores d where its
+conversation holds `SCORE=d` (1-10) and 6 where it holds none, and Assistant 1 gets one more (capped at 10), a
+position bias to cancel.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from collections import Counter
 
 FAULTS = ("429", "500", "slow", "truncated", "drop")
 SCORE_MARK = re.compile(r"SCORE=([1-5])")
+REVIEW_MARK = re.compile(r"SCORE=(10|[1-9])")
+REVIEW_BLOCK = re.compile(r"<\|The Start of Assistant ([12])'s Conversation with User\|>(.*?)<\|The End of Assistant",
+                          re.DOTALL)
 
 
 class FaultServer:
@@ -112,6 +118,8 @@ class FaultServer:
         return True
 
     def verdict(self, messages: list[dict]) -> str | None:
+        if self.judge and any("Score of the Assistant 1" in m["content"] for m in messages):
+            return self.review(next((m["content"] for m in messages if m["role"] == "user"), ""))
         if not self.judge or not any(m["role"] == "system" and '"turns"' in m["content"] for m in messages):
             return None
         dialogue = next((m["content"] for m in messages if m["role"] == "user"), "")
@@ -121,6 +129,14 @@ class FaultServer:
                   for line in dialogue.splitlines() if line.startswith("[assistant")]
         turns = [{"adequacy": d, "fluency": d, "instruction_following": d} for d in scores]
         return "```json\n" + json.dumps({"turns": turns, "rationale": f"lowest {min(scores, default=5)}"}) + "\n```"
+
+    @staticmethod
+    def review(body: str) -> str:
+        if "MALFORMED" in body:
+            return "Both assistants did fine; the first was a little better."
+        scores = {n: int(m.group(1)) if (m := REVIEW_MARK.search(block)) else 6 for n, block in REVIEW_BLOCK.findall(body)}
+        s1, s2 = min(10, scores.get("1", 6) + 1), scores.get("2", 6)
+        return f"Evaluation evidence: both answered.\n\nScore of the Assistant 1: {s1}\nScore of the Assistant 2: {s2}"
 
     def fault(self, kind: str, writer, key: str) -> bool:
         self.counts[kind] += 1
