@@ -15,6 +15,7 @@ from pydantic import Field
 from redraft.errors import UsageError
 from redraft.filters.compliance import check_revision, expected_language, parse_args
 from redraft.filters.langid import LanguageIdentifier
+from redraft.language_codes import language_id_is_off
 from redraft.synth.config import SynthConfig
 from redraft.synth.dialogue import synthesize_dialogue
 from redraft.synth.errors import TeacherError
@@ -86,7 +87,7 @@ def score_sessions(name: str, pairs: list[ParallelPair], dialogues: list, tgt_la
             checks.append((rows[-1], kind, args, turns[t - 1][1], turns[t][1], expected_language(kind, args, tgt_lang)))
 
     # the language of every answer, in one batch
-    judged = [(row, answer, lang) for row, _, _, _, answer, lang in checks if lang]
+    judged = [(row, answer, lang) for row, _, _, _, answer, lang in checks if lang and not language_id_is_off(lang)]
     verdicts = LanguageIdentifier().agrees([a for _, a, _ in judged], [lang for _, _, lang in judged]) if judged else []
     for (row, _, _), ok in zip(judged, verdicts):
         row["language_ok"] = bool(ok)
