@@ -97,3 +97,34 @@ def test_baseline_must_answer_every_question(shared_data, tmp_path, monkeypatch)
         with pytest.raises(InputError, match="question_id 4"):
             run_eval(config(shared_data, port, baseline), tmp_path / "out")
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_released_answers_as_the_model_under_test(shared_data, tmp_path, monkeypatch, capsys):
+    """BayLing-13B's released answers (JSONL, a `response` list per question) stand for the model: each turn is
+    looked up by question and turn, and judged against GPT-3.5-turbo's."""
+    from redraft.cli import main
+
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    d = shared_data / "bayling_outputs/bayling80"
+    released = d / "bayling-13b/res.bayling-80.multiturn.zh.jsonl"
+    with fault_server("--judge") as port:
+        args = ["eval", "bayling80", "--data", str(shared_data / "bayling80/BayLing-80.multiturn.zh.jsonl"),
+                "--baseline", str(d / "gpt-3.5-turbo/res.bayling-80.multiturn.zh.jsonl"), "--limit", "4",
+                "--judge-model", "fault-judge", "--judge-url", f"http://127.0.0.1:{port}/v1", "--model", str(released),
+                "-o", str(tmp_path / "out")]
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        assert main(args) == 0
+    rows = [json.loads(line) for line in released.open(encoding="utf-8")][:4]
+    gens = pq.read_table(tmp_path / "out" / "generations.parquet").to_pylist()
+    assert [g["answer"] for g in gens] == [a for r in rows for a in r["response"]]
+    m = json.loads((tmp_path / "out" / "results.json").read_text())["suites"]["bayling80"]["metrics"]
+    assert m["judged"] == 4 and m["baseline"] == "gpt-3.5-turbo" and m["ratio"] == pytest.approx(1.0)
+    assert "bayling80: ratio 100.0%" in capsys.readouterr().out
+
+    # the released answers on a question file in another order: the ids do not match
+    shuffled = tmp_path / "questions.jsonl"
+    lines = (shared_data / "bayling80/BayLing-80.multiturn.zh.jsonl").read_text(encoding="utf-8").splitlines()
+    shuffled.write_text("\n".join([lines[1], lines[0], *lines[2:]]) + "\n", encoding="utf-8")
+    assert main(["eval", "bayling80", "--data", str(shuffled), "--model", str(released), "-o",
+                 str(tmp_path / "bad")]) == 2
+    assert f"{released}:1" in capsys.readouterr().err
