@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
+
 def add_parser(sub) -> None:
     """`eval` under redraft's subcommands: every word after it is handed to `main` unparsed."""
     p = sub.add_parser("eval", add_help=False, prefix_chars="\0",
@@ -110,8 +111,9 @@ RUN_HELP = """examples:
   redraft eval translation --src wmt22/zhen.src --ref wmt22/zhen.ref --langs zh-en --model out/train/final -o out/ev
   redraft eval constrained --data constraints.zh-en.en.jsonl --langs zh-en --model hypo.zh-en.en.jsonl -o out/c
   redraft eval interactive --src zhen.src --ref zhen.ref --langs zh-en --limit 100 --model embedded -o out/i
-  redraft eval bayling80 --data BayLing-80.multiturn.en.jsonl --baseline gpt-3.5-turbo/res.bayling-80.multiturn.en.jsonl \\
-      --judge-model gpt-4o --model my-model --base-url http://127.0.0.1:8000/v1 -o out/b80
+  redraft eval bayling80 --data BayLing-80.multiturn.en.jsonl \\
+      --baseline gpt-3.5-turbo/res.bayling-80.multiturn.en.jsonl --judge-model gpt-4o \\
+      --model my-model --base-url http://127.0.0.1:8000/v1 -o out/b80
   redraft eval eval.yaml --model out/train/final -o out/ev      # several suites from a config
 Re-running the same command computes only what is missing; --fresh starts over."""
 MODEL_FLAGS = ("model", "base_url", "api_key_env", "max_tokens", "max_concurrency", "temperature", "batch_size",

@@ -45,7 +45,8 @@ class CorpusScores:
 
     def lines(self, width: int = 1) -> list[str]:
         """The lines `sacrebleu REF -i HYP -m bleu chrf -f text -w WIDTH` prints."""
-        return [self.bleu.format(width, False, self.bleu_signature), self.chrf.format(width, False, self.chrf_signature)]
+        return [self.bleu.format(width, False, self.bleu_signature),
+                self.chrf.format(width, False, self.chrf_signature)]
 
     def as_dict(self) -> dict:
         return {"bleu": self.bleu.score, "chrf": self.chrf.score, "bleu_signature": self.bleu_signature,

@@ -53,10 +53,12 @@ class TeacherModel:
         self._describe = describe
 
     @property
-    def model(self) -> str:
+    def model(self) -> str:  # the name synth's dialogue code records
         return self.teacher.model
 
-    name = model
+    @property
+    def name(self) -> str:
+        return self.teacher.model
 
     def describe(self) -> dict:
         return {"name": self.model, "kind": self.kind, "params": self.teacher.params, **self._describe}

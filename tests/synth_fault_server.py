@@ -134,7 +134,8 @@ class FaultServer:
     def review(body: str) -> str:
         if "MALFORMED" in body:
             return "Both assistants did fine; the first was a little better."
-        scores = {n: int(m.group(1)) if (m := REVIEW_MARK.search(block)) else 6 for n, block in REVIEW_BLOCK.findall(body)}
+        scores = {n: int(m.group(1)) if (m := REVIEW_MARK.search(block)) else 6
+                  for n, block in REVIEW_BLOCK.findall(body)}
         s1, s2 = min(10, scores.get("1", 6) + 1), scores.get("2", 6)
         return f"Evaluation evidence: both answered.\n\nScore of the Assistant 1: {s1}\nScore of the Assistant 2: {s2}"
 

@@ -20,7 +20,8 @@ from . import SuiteResult
 from .translation import ask, fill, score_answers
 
 # BayLing's scripts/constrained_translate.py
-BAYLING_PROMPT = "Provide the {tgt} translation for this sentence: {src}\nMake sure to include these words: {constraints}"
+BAYLING_PROMPT = ("Provide the {tgt} translation for this sentence: {src}\n"
+                  "Make sure to include these words: {constraints}")
 
 
 class Config(BaseModel):

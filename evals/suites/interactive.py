@@ -57,8 +57,8 @@ def run(config: Config, model, env) -> SuiteResult:
     except ValueError as e:
         raise UsageError(f"{config.name}: {e}") from None
     pairs = [ParallelPair.make(src_lang, tgt_lang, s, r) for s, r in read_pairs(config)[0][:config.limit]]
-    coros = [synthesize_dialogue(p, seed=config.seed, synth=synth, mix=resolve_mix(synth.revisions), assistant=model)
-             for p in pairs]
+    mix = resolve_mix(synth.revisions)
+    coros = [synthesize_dialogue(p, seed=config.seed, synth=synth, mix=mix, assistant=model) for p in pairs]
     dialogues = run_all(env.loop, coros, config.name, model.budget)
     return score_sessions(config.name, pairs, dialogues, tgt_lang)
 
