@@ -14,14 +14,6 @@ import argparse
 import json
 
 
-def add_parser(sub) -> None:
-    """`eval` under redraft's subcommands: every word after it is handed to `main` unparsed."""
-    p = sub.add_parser("eval", add_help=False, prefix_chars="\0",
-                       help="evaluate: score hypothesis files, run suites against a model, compare runs "
-                            "(redraft eval -h)")
-    p.add_argument("args", nargs=argparse.REMAINDER)
-
-
 def score_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="redraft eval score", description=(
         "Score a hypothesis file against a reference file (one segment a line) with sacrebleu: the BLEU and chrF "

@@ -126,9 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("--nnodes", "--node-rank", "--master-addr", "--master-port"):
         p.add_argument(flag, help="multi-node: passed through to torchrun")
 
-    from redraft.evals.cli import add_parser as add_eval_parser
-
-    add_eval_parser(sub)
+    # everything after `eval` goes to redraft.evals.cli unparsed (`redraft eval -h` for its commands)
+    p = sub.add_parser("eval", add_help=False, prefix_chars="\0", help="evaluate: score hypothesis files, run "
+                       "suites against a model, compare runs (redraft eval -h)")
+    p.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
