@@ -1,20 +1,26 @@
-"""Dialogue filters: structure, the language of every assistant turn, refusals and meta-talk, revision compliance
-and the faithfulness of the first translation to the reference.
+"""Dialogue filters: structure, refusals and meta-talk, the language of every assistant turn, revision compliance
+and the faithfulness of the first translation to the reference; filters/rewrite.py (is each answer a translation at
+all?) and filters/scripts.py (source text left in an answer) check the rest.
 
 A dialogue is a Document whose metadata holds `messages` (see redraft/types.py). Inputs that are not redraft's own
-(any `messages` dataset) may lack languages, revisions or a reference: the checks that need them then pass.
+(any `messages` dataset) may lack languages, revisions or a reference: the checks that need them then pass. Reasons
+of the turn-level checks name the first failing assistant turn (1 = the first translation): `turn2_meta_talk`.
 """
 
 from __future__ import annotations
 
+import re
+
+import polars as pl
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from .compliance import check_revision, expected_language, parse_args
+from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, parse_args
 from .langid import LanguageIdentifier
-from .text import base_lang, word_count
+from .phrases import META_TALK, REFUSAL
+from .text import CJK_LANGS, base_lang, word_count
+from .turns import UNKNOWN_LANGS, DialogueFilter, turn_frame, verdicts
 
-UNKNOWN_LANGS = {"", "und", "xx", "mul"}
+__all__ = ["UNKNOWN_LANGS", "DialogueFilter", "answers", "turns", "revisions"]
 
 
 def turns(doc: Document) -> list[dict]:
@@ -29,13 +35,6 @@ def revisions(doc: Document) -> list[tuple[str, dict]]:
     kinds = list(doc.metadata.get("revisions") or [])
     raw = list(doc.metadata.get("revision_args") or [])
     return [(kind, parse_args(raw[i] if i < len(raw) else None)) for i, kind in enumerate(kinds)]
-
-
-class DialogueFilter(BaseFilter):
-    name = ""
-
-    def __init__(self, exclusion_writer=None, batch_size: int = 1):
-        super().__init__(exclusion_writer, batch_size)
 
 
 class Structure(DialogueFilter):
@@ -59,65 +58,60 @@ class Structure(DialogueFilter):
         return True if ok else (False, "bad_structure")
 
 
-# Lower-cased phrases. Refusals: the assistant declines. Meta-talk: it talks about itself or the task instead of
-# (or around) the translation.
-REFUSALS = ("i'm sorry, but", "i am sorry, but", "i cannot ", "i can't ", "i can not ", "i'm unable", "i am unable",
-            "as an ai", "i apologize", "抱歉", "对不起", "我无法", "我不能", "es tut mir leid", "ich kann nicht",
-            "je suis désolé", "je ne peux pas", "申し訳", "できません")
-META_TALK = ("as a language model", "language model", "i hope this helps", "let me know if", "feel free to",
-             "here is the translation", "here's the translation", "the translation is:", "translation:",
-             "以下是", "翻译如下", "译文如下", "希望对你有帮助", "希望这能帮到", "hier ist die übersetzung",
-             "voici la traduction", "翻訳は以下")
+def matches_any(text: pl.Expr, patterns: list[str], *exempt: pl.Expr) -> pl.Expr:
+    """Does the lower-cased text match one of the patterns that none of the `exempt` texts matches?"""
+    hits = [text.str.contains(p) & pl.all_horizontal([e.str.contains(p).not_() for e in exempt])
+            for p in patterns]
+    return pl.any_horizontal(hits) if hits else pl.lit(False)
 
 
 class Refusal(DialogueFilter):
-    """An assistant turn that refuses (reason `refusal`) or wraps the translation in talk about the task (reason
-    `meta_talk`). Answers to `explain` and `format` requests may talk about the translation and are only checked for refusals."""
+    """An assistant turn that refuses (reason `turn{N}_refusal`) or talks about itself or the task around or instead
+    of the translation, stated target language included ("The Spanish translation is:"; reason `turn{N}_meta_talk`),
+    in every language redraft writes requests or answers in (patterns in filters/phrases.py). A pattern the pair's
+    source or reference matches too is the sentence's own ("I can't wait any longer") and does not count. Answers to
+    `explain` and `format` requests may talk about the translation and are only checked for refusals."""
     name = "refusal"
 
     def __init__(self, refusals: list[str] | None = None, meta_talk: list[str] | None = None, **kw):
-        super().__init__(**kw)
-        self.refusals = tuple(p.lower() for p in refusals) if refusals is not None else REFUSALS
-        self.meta_talk = tuple(p.lower() for p in meta_talk) if meta_talk is not None else META_TALK
+        super().__init__(batch_size=kw.pop("batch_size", 512), **kw)
+        self.refusals = [p.lower() for p in refusals] if refusals is not None else REFUSAL
+        self.meta_talk = [p.lower() for p in meta_talk] if meta_talk is not None else META_TALK
+
+    def filter_batch(self, batch):
+        frame = turn_frame(batch)
+        if frame.is_empty():
+            return [True] * len(batch)
+        text, src, ref = (pl.col(c).str.to_lowercase() for c in ("answer", "source", "reference"))
+        talks = pl.col("kind").is_in(["explain", "format"]).fill_null(False).not_()
+        reason = frame.select(
+            pl.when(matches_any(text, self.refusals, src, ref)).then(pl.lit("refusal"))
+            .when(talks & matches_any(text, self.meta_talk, src, ref)).then(pl.lit("meta_talk"))
+            .otherwise(pl.lit(None, dtype=pl.String))).to_series()
+        return verdicts(frame, reason, len(batch))
 
     def filter(self, doc):
-        kinds = [None] + [k for k, _ in revisions(doc)]
-        for i, answer in enumerate(answers(doc)):
-            text = answer.lower()
-            if any(p in text for p in self.refusals):
-                return False, "refusal"
-            kind = kinds[i] if i < len(kinds) else None
-            if kind not in ("explain", "format") and any(p in text for p in self.meta_talk):
-                return False, "meta_talk"
-        return True
+        return self.filter_batch([doc])[0]
 
 
 class TurnLanguage(DialogueFilter):
     """Every assistant turn is in the language asked for: the target language, or the language a
     `third_language` / `back_translation` request names (answers to `explain` are not checked). One wrong turn drops
-    the dialogue. Reason `lang_mismatch`."""
+    the dialogue. Reason `turn{N}_lang_mismatch`."""
     name = "turn_language"
 
     def __init__(self, short_chars: int = 25, min_letters: int = 10, max_chars: int = 300, **kw):
         super().__init__(batch_size=kw.pop("batch_size", 512), **kw)
         self.identifier = LanguageIdentifier(short_chars=short_chars, min_letters=min_letters, max_chars=max_chars)
 
-    def expected(self, doc) -> list[tuple[str, str]]:
-        tgt = base_lang(doc.metadata.get("tgt_lang") or "")
-        kinds = [(None, {})] + revisions(doc)
-        out = []
-        for i, answer in enumerate(answers(doc)):
-            kind, args = kinds[i] if i < len(kinds) else (None, {})
-            lang = expected_language(kind, args, tgt) if kind else tgt
-            if lang and base_lang(lang) not in UNKNOWN_LANGS:
-                out.append((answer, base_lang(lang)))
-        return out
-
     def filter_batch(self, batch):
-        checks = [self.expected(doc) for doc in batch]
-        flat = [c for cs in checks for c in cs]
-        verdicts = iter(self.identifier.agrees([t for t, _ in flat], [l for _, l in flat]) if flat else [])
-        return [True if all([next(verdicts) for _ in cs]) else (False, "lang_mismatch") for cs in checks]
+        mixed = pl.col("kind").is_in(list(MIXED_LANGUAGE)).fill_null(False)
+        frame = turn_frame(batch).filter(pl.col("lang").is_not_null() & mixed.not_())
+        if frame.is_empty():
+            return [True] * len(batch)
+        agrees = self.identifier.agreement(frame["answer"], frame["lang"])
+        reason = pl.select(pl.when(pl.lit(agrees)).then(None).otherwise(pl.lit("lang_mismatch"))).to_series()
+        return verdicts(frame, reason, len(batch))
 
     def filter(self, doc):
         return self.filter_batch([doc])[0]
@@ -126,7 +120,7 @@ class TurnLanguage(DialogueFilter):
 class Compliance(DialogueFilter):
     """Each follow-up answer did what its request asked, for the kinds that can be checked (include/avoid a word,
     error correction, explain the word, shorten to a limit, list/JSON/quoted format), and actually changed the text
-    for rewrites. Reasons `revision_ignored`, `revision_unchanged`."""
+    for rewrites. Reasons `turn{N}_revision_ignored`, `turn{N}_revision_unchanged`."""
     name = "compliance"
 
     def filter(self, doc):
@@ -137,18 +131,43 @@ class Compliance(DialogueFilter):
                 break
             reason = check_revision(kind, args, texts[i], texts[i + 1], lang)
             if reason:
-                return False, reason
+                return False, f"turn{i + 2}_{reason}"
         return True
 
 
+# Number words by the power of ten they stand for, per language, after a digit ("1.77 trillion", "1,77 万亿").
+MAGNITUDES = {
+    "en": {"thousand": 3, "million": 6, "billion": 9, "trillion": 12},
+    "de": {"tausend": 3, "million": 6, "millionen": 6, "mio": 6, "milliarde": 9, "milliarden": 9, "mrd": 9,
+           "billion": 12, "billionen": 12},
+    "fr": {"mille": 3, "million": 6, "millions": 6, "milliard": 9, "milliards": 9, "billion": 12, "billions": 12},
+    "es": {"mil": 3, "millón": 6, "millones": 6, "billón": 12, "billones": 12},
+    "it": {"mila": 3, "milione": 6, "milioni": 6, "miliardo": 9, "miliardi": 9},
+    "zh": {"千": 3, "万": 4, "亿": 8, "万亿": 12},
+    "ja": {"千": 3, "万": 4, "億": 8, "兆": 12},
+}
+_MAGNITUDE = {lang: re.compile(r"\d\s*(" + "|".join(sorted(words, key=len, reverse=True)) + ")"
+                              + ("" if lang in CJK_LANGS else r"(?!\w)"), re.IGNORECASE)
+              for lang, words in MAGNITUDES.items()}
+
+
+def magnitudes(text: str, lang: str) -> set[int]:
+    pattern = _MAGNITUDE.get(base_lang(lang))
+    return {MAGNITUDES[base_lang(lang)][m.lower()] for m in pattern.findall(text)} if pattern else set()
+
+
 class Faithfulness(DialogueFilter):
-    """The first translation against the pair's reference: chrF (sacrebleu) at least `min_chrf`, and length ratio
-    (English-equivalent words) at most `max_length_ratio`. Skipped when there is no reference. Reason `unfaithful`."""
+    """The first translation against the pair's reference: chrF (sacrebleu) at least `min_chrf` (`min_chrf_cjk`
+    for a Chinese, Japanese or Thai target, scored on character 3-grams: a good Chinese translation that words things
+    differently from its reference shares few 6-grams with it), and length ratio (English-equivalent words) at most
+    `max_length_ratio` (reason `turn1_unfaithful`). And every answer in the target language against the reference:
+    a number word swapped for another ("1.77 billion" where the reference says "1.77 trillion" for 1.77万亿; reason
+    `turn{N}_number_mismatch`). Skipped when there is no reference."""
     name = "faithfulness"
 
-    def __init__(self, min_chrf: float = 20.0, max_length_ratio: float = 2.5, **kw):
+    def __init__(self, min_chrf: float = 20.0, max_length_ratio: float = 2.5, min_chrf_cjk: float = 10.0, **kw):
         super().__init__(**kw)
-        self.min_chrf, self.max_length_ratio = min_chrf, max_length_ratio
+        self.min_chrf, self.max_length_ratio, self.min_chrf_cjk = min_chrf, max_length_ratio, min_chrf_cjk
 
     def filter(self, doc):
         from sacrebleu.metrics import CHRF
@@ -159,12 +178,17 @@ class Faithfulness(DialogueFilter):
         hyp, lang = texts[0], doc.metadata.get("tgt_lang") or ""
         a, b = word_count(hyp, lang), word_count(ref, lang)
         if (max(a, b) + 2) / (min(a, b) + 2) > self.max_length_ratio:
-            return False, "unfaithful"
-        if CHRF().sentence_score(hyp, [ref]).score < self.min_chrf:
-            return False, "unfaithful"
+            return False, "turn1_unfaithful"
+        cjk = base_lang(lang) in CJK_LANGS
+        chrf = CHRF(char_order=3) if cjk else CHRF()
+        if chrf.sentence_score(hyp, [ref]).score < (self.min_chrf_cjk if cjk else self.min_chrf):
+            return False, "turn1_unfaithful"
+        expected = magnitudes(ref, lang)
+        kinds = [None] + [k for k, _ in revisions(doc)]
+        for turn, (text, kind) in enumerate(zip(texts, kinds), 1):
+            if kind in OTHER_LANGUAGE or kind in MIXED_LANGUAGE:
+                continue
+            found = magnitudes(text, lang)
+            if found - expected and expected - found:  # one swapped for another, not one left out
+                return False, f"turn{turn}_number_mismatch"
         return True
-
-
-DIALOGUE_FILTERS: dict[str, type[DialogueFilter]] = {c.name: c for c in (
-    Structure, Refusal, TurnLanguage, Compliance, Faithfulness)}
-DEFAULT_DIALOGUE_FILTERS = ["structure", "refusal", "compliance", "faithfulness", "turn_language"]

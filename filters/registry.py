@@ -5,7 +5,9 @@ Default pair filters, in order (reason names in brackets):
   copied_source [copied_source], repetition [repetition], length_ratio [length_ratio], numbers [number_mismatch],
   urls [url_mismatch], placeholders [placeholder_mismatch], language [lang_mismatch, swapped]
   (language is left out when either language is unknown; copied_source when both languages are the same).
-Default dialogue filters: structure [bad_structure], refusal [refusal, meta_talk],
+Default dialogue filters, in order (reasons of turn-level checks are prefixed with the failing turn, `turn2_remark`):
+  structure [bad_structure], refusal [refusal, meta_talk], rewrite [request_echoed, copied_source, remark,
+  repetition, too_short, too_long, not_a_rewrite], source_script [source_script, source_words],
   compliance [revision_ignored, revision_unchanged], faithfulness [unfaithful], turn_language [lang_mismatch].
 Not in the defaults: decontaminate [contaminated] (needs evaluation files).
 Not a named filter: the LLM judge [judge_low_score] (filters/judge.py), from a recipe's `judge` section.
@@ -21,9 +23,17 @@ from redraft.errors import UsageError
 
 from .config import FilterSpec, FiltersField
 from .decontaminate import Decontaminate
-from .dialogue_filters import DEFAULT_DIALOGUE_FILTERS, DIALOGUE_FILTERS, UNKNOWN_LANGS
+from .dialogue_filters import UNKNOWN_LANGS, Compliance, DialogueFilter, Faithfulness, Refusal, Structure, TurnLanguage
 from .pair_filters import DEFAULT_PAIR_CHECKS, PAIR_CHECKS, PairCheck, PairFilters
+from .rewrite import Rewrite
+from .scripts import SourceScript
 from .text import base_lang
+
+DIALOGUE_FILTERS: dict[str, type[DialogueFilter]] = {c.name: c for c in (
+    Structure, Refusal, Rewrite, SourceScript, TurnLanguage, Compliance, Faithfulness)}
+# cheap checks first: language ID, the one that costs real time, sees only what they keep
+DEFAULT_DIALOGUE_FILTERS = ["structure", "refusal", "rewrite", "source_script", "compliance", "faithfulness",
+                            "turn_language"]
 
 FILTERS: dict[str, type[BaseFilter]] = {**PAIR_CHECKS, **DIALOGUE_FILTERS, Decontaminate.name: Decontaminate}
 

@@ -115,3 +115,13 @@ def cjk_numeral_value(text: str) -> int:
             section = digit = 0
             last_myriad = myriad
     return total + section + digit
+
+
+def word_count_expr(text: pl.Expr, lang: pl.Expr) -> pl.Expr:
+    """`word_count` over columns, decided by script rather than by the declared language (a Chinese answer where
+    English was asked for is measured right): runs of other text count one word each, characters of unspaced
+    scripts 1 / CHARS_PER_WORD of `lang` (1.6 when `lang` is not an unspaced language)."""
+    per_word = lang.replace_strict(CHARS_PER_WORD, default=1.6, return_dtype=pl.Float64)
+    unspaced = text.str.count_matches(CJK_CHAR)
+    words = text.str.count_matches(r"[^\s\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]+")
+    return words.cast(pl.Float64) + unspaced / per_word

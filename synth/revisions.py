@@ -149,8 +149,9 @@ class Shorten(Kind):
              "chars": {"en": "characters", "zh": "字", "de": "Zeichen"}}
 
     def args(self, rng, ctx):
+        # the limit is set from the answer the user is looking at: one set from the reference could already be met
         unit = "chars" if ctx.tgt_lang in UNSPACED else "words"
-        n = length_of(ctx.reference_text, ctx.tgt_lang)
+        n = length_of(ctx.last_answer, ctx.tgt_lang)
         if n < (6 if unit == "chars" else 4):
             return None
         return {f"max_{unit}": max(2, round(n * rng.uniform(0.5, 0.8)))}

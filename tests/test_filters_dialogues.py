@@ -32,31 +32,32 @@ def test_every_assistant_turn_in_the_requested_language():
                            [("third_language", {"lang": "fr"})])
     explained = dialogue([FIRST, "Ich habe „present“ gewählt, weil es im Englischen förmlicher klingt als show."],
                          [("explain", {"word": "present"})])
-    assert run("turn_language", [good, wrong_first, wrong_third, explained]) == [None, "lang_mismatch",
-                                                                               "lang_mismatch", None]
+    assert run("turn_language", [good, wrong_first, wrong_third, explained]) == [None, "turn1_lang_mismatch",
+                                                                               "turn2_lang_mismatch", None]
 
 
 def test_refusals_and_meta_talk():
     assert run("refusal", [dialogue([FIRST]), dialogue(["I'm sorry, but I cannot translate this text."]),
                            dialogue(["Here is the translation: " + FIRST]),
                            dialogue([FIRST, "I chose it because... let me know if you need more."],
-                                    [("explain", {"word": "chose"})])]) == [None, "refusal", "meta_talk", None]
+                                    [("explain", {"word": "chose"})])]) == [None, "turn1_refusal", "turn1_meta_talk", None]
 
 
 @pytest.mark.parametrize("kind,args,answer,expected", [
     ("include_word", {"word": "publish"}, "The committee will publish its final report in Geneva next week.", None),
     ("include_word", {"word": "publish"}, "The committee will release its final report in Geneva next week.",
-     "revision_ignored"),
+     "turn2_revision_ignored"),
     ("avoid_word", {"word": "committee"}, "The panel will present its final report in Geneva next week.", None),
     ("avoid_word", {"word": "committee"}, "The Committee will present the final report in Geneva next week.",
-     "revision_ignored"),
+     "turn2_revision_ignored"),
     ("shorten", {"max_words": 6}, "Committee report due next week.", None),
-    ("shorten", {"max_words": 6}, "The committee will present the report in Geneva next week.", "revision_ignored"),
+    ("shorten", {"max_words": 6}, "The committee will present the report in Geneva next week.",
+     "turn2_revision_ignored"),
     ("format", {"format": "numbered_list", "count": 3}, "1. One version.\n2. Two versions.\n3. Three.", None),
     ("format", {"format": "json"}, '{"translation": "The committee reports next week."}', None),
-    ("format", {"format": "json"}, "translation: The committee reports next week.", "revision_ignored"),
-    ("polish", {}, FIRST, "revision_unchanged"),
-    ("polish", {}, FIRST.upper(), "revision_unchanged"),
+    ("format", {"format": "json"}, "translation: The committee reports next week.", "turn2_revision_ignored"),
+    ("polish", {}, FIRST, "turn2_revision_unchanged"),
+    ("polish", {}, FIRST.upper(), "turn2_revision_unchanged"),
     ("some_future_kind", {"x": 1}, "Anything different.", None),
 ])
 def test_revision_compliance(kind, args, answer, expected):
@@ -67,12 +68,12 @@ def test_compliance_counts_characters_in_unspaced_languages():
     ok = dialogue(["委员会将于下周在日内瓦提交最终报告。", "委员会下周交报告。"], [("shorten", {"max_chars": 10})], tgt_lang="zh")
     too_long = dialogue(["委员会将于下周在日内瓦提交最终报告。", "委员会将于下周在日内瓦提交报告。"], [("shorten", {"max_chars": 10})],
                         tgt_lang="zh")
-    assert run("compliance", [ok, too_long]) == [None, "revision_ignored"]
+    assert run("compliance", [ok, too_long]) == [None, "turn2_revision_ignored"]
 
 
 def test_faithfulness_of_the_first_translation():
     assert run("faithfulness", [dialogue([FIRST]), dialogue(["The weather in Paris was lovely all weekend."]),
-                                dialogue(["Committee."])]) == [None, "unfaithful", "unfaithful"]
+                                dialogue(["Committee."])]) == [None, "turn1_unfaithful", "turn1_unfaithful"]
 
 
 def test_messages_without_languages_or_reference_pass_the_checks_that_need_them():

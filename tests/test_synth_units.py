@@ -147,7 +147,7 @@ def test_every_kind_phrases_a_request_and_records_checkable_args(kind, write_in)
     if kind in ("avoid_word", "explain"):
         assert args["word"] in ctx.last_answer and args["word"] in revision.request
     if kind == "shorten":
-        assert 2 <= args["max_words"] < length_of(ctx.reference_text, "en")
+        assert 2 <= args["max_words"] < length_of(ctx.last_answer, "en")
         assert str(args["max_words"]) in revision.request
     if kind == "third_language":
         assert args["lang"] not in ("zh", "en")
@@ -159,9 +159,18 @@ def test_unspaced_target_gets_character_limits_and_spans_from_the_reference():
     ctx = Context("en", "zh", "We meet at the library.", "我们明天下午在图书馆见面。", last_answer="我们在图书馆见。",
                   write_in="en")
     shorten = KINDS["shorten"].make(random.Random(1), ctx)
-    assert "max_chars" in shorten.args and shorten.args["max_chars"] < len("我们明天下午在图书馆见面")
+    assert "max_chars" in shorten.args and shorten.args["max_chars"] < len("我们在图书馆见")
     word = KINDS["include_word"].make(random.Random(1), ctx).args["word"]
     assert word in ctx.reference_text and word not in ctx.last_answer
+
+
+def test_shorten_limit_is_set_from_the_last_answer_not_the_reference():
+    # a 7-word answer against a 15-word reference: a limit drawn from the reference (8-12) would already be met
+    ctx = Context("de", "en", "Der Ausschuss wird seinen Abschlussbericht nächste Woche in Genf vorlegen, sagte er.",
+                  "The committee will present its final report in Geneva next week, the spokesman said on Friday.",
+                  last_answer="Committee presents final report next week.", write_in="en")
+    for seed in range(20):
+        assert KINDS["shorten"].make(random.Random(seed), ctx).args["max_words"] < 6
 
 
 def test_language_changing_kinds_only_close_a_dialogue():

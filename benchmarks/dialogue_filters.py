@@ -1,0 +1,102 @@
+"""Precision of the default dialogue filters on hand-labelled dialogues (tests/data/dialogue_labels.jsonl: a real
+small teacher's dialogues and dialogues built from real translations, each read and labelled good / flawed / junk;
+rules in tests/data/dialogue_labels.md). Prints one JSON line:
+  precision   share of the kept dialogues labelled good
+  good_kept   share of the good dialogues kept
+  junk_recall share of the junk dialogues dropped
+for the whole set, for its two halves (`tune`: the half the thresholds were tuned on, `holdout`: the other, split by
+a hash of the id) and per revision kind (dialogues holding a request of that kind), plus the drop reasons.
+  python benchmarks/dialogue_filters.py [--labels FILE] [--split tune|holdout|all] [--show dropped-good|kept-bad]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "dialogue_labels.jsonl"
+
+
+def split_of(row_id: str) -> str:
+    return "tune" if hashlib.blake2b(row_id.encode(), digest_size=1).digest()[0] % 2 == 0 else "holdout"
+
+
+def verdicts(rows: list[dict]) -> list[str | None]:
+    """The default dialogue filters in their pipeline order, each on what the previous ones kept: the reason each
+    row was dropped for, None when kept."""
+    from redraft.filters.registry import build_filters
+    from redraft.types import row_to_document
+
+    docs = [row_to_document({k: v for k, v in r.items() if k not in ("label", "note", "origin")}) for r in rows]
+    reasons: list[str | None] = [None] * len(docs)
+    for step in build_filters("default", "und", "und", "dialogue"):
+        alive = [i for i, r in enumerate(reasons) if r is None]
+        for i, verdict in zip(alive, step.filter_batch([docs[i] for i in alive])):
+            if verdict is not True:
+                reasons[i] = verdict[1]
+    return reasons
+
+
+def scores(labels: list[str], kept: list[bool]) -> dict:
+    n_kept = sum(kept)
+    count = Counter(labels)
+    good_kept = sum(k and l == "good" for l, k in zip(labels, kept))
+    junk_dropped = sum(not k and l == "junk" for l, k in zip(labels, kept))
+    return {"n": len(labels), "good": count["good"], "flawed": count["flawed"], "junk": count["junk"],
+            "kept": n_kept,
+            "precision": round(good_kept / n_kept, 4) if n_kept else None,
+            "good_kept": round(good_kept / count["good"], 4) if count["good"] else None,
+            "junk_recall": round(junk_dropped / count["junk"], 4) if count["junk"] else None,
+            "flawed_kept": sum(k and l == "flawed" for l, k in zip(labels, kept)),
+            "junk_kept": sum(k and l == "junk" for l, k in zip(labels, kept))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--labels", default=str(LABELS))
+    ap.add_argument("--split", choices=["tune", "holdout", "all"], default="all")
+    ap.add_argument("--show", choices=["dropped-good", "kept-bad"], help="print these rows (to stderr) first")
+    a = ap.parse_args()
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+    rows = [json.loads(line) for line in Path(a.labels).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("label") and (a.split == "all" or split_of(r["id"]) == a.split)]
+    start = time.perf_counter()
+    reasons = verdicts(rows)
+    seconds = time.perf_counter() - start
+    labels, kept = [r["label"] for r in rows], [r is None for r in reasons]
+    if a.show:
+        import sys
+
+        for r, reason in zip(rows, reasons):
+            if (a.show == "dropped-good" and reason and r["label"] == "good") or (
+                    a.show == "kept-bad" and reason is None and r["label"] != "good"):
+                print(json.dumps({"id": r["id"], "label": r["label"], "reason": reason, "note": r.get("note"),
+                                  "revisions": r["revisions"],
+                                  "answers": [m["content"] for m in r["messages"] if m["role"] == "assistant"]},
+                                 ensure_ascii=False), file=sys.stderr)
+
+    def subset(pick) -> dict:
+        idx = [i for i, r in enumerate(rows) if pick(r)]
+        return scores([labels[i] for i in idx], [kept[i] for i in idx])
+
+    kinds = sorted({k for r in rows for k in r["revisions"]})
+    print(json.dumps({
+        "benchmark": "dialogue_filters", "labels": Path(a.labels).name, "split": a.split,
+        **scores(labels, kept),
+        "halves": {h: subset(lambda r, h=h: split_of(r["id"]) == h) for h in ("tune", "holdout")},
+        "by_origin": {o: subset(lambda r, o=o: r["origin"].split(":")[0] == o)
+                      for o in sorted({r["origin"].split(":")[0] for r in rows})},
+        "by_kind": {k: subset(lambda r, k=k: k in r["revisions"]) for k in kinds},
+        "reasons": dict(Counter(r for r in reasons if r).most_common()),
+        "seconds": round(seconds, 2), "loadavg": os.getloadavg()[0],
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

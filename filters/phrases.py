@@ -1,0 +1,98 @@
+"""What an assistant turn says instead of (or around) a translation, as regular expressions (Rust `regex` syntax, also
+valid for Python `re`), in every language redraft's requests are written in (en, zh, de) and every language an answer
+may be asked for (the pair's languages and the third languages fr, es, it, ja).
+
+REFUSAL: the assistant declines the task. META_TALK: it talks about itself or the task, or announces the translation
+("Here is the translation:", "The Spanish translation is:", "Auf Deutsch:", "英文翻译如下："). REMARK: it comments on the
+translation or the words instead of giving one ("It should be 'X'.", "The translation uses the word 'X' instead of
+'Y'."). All match lower-cased text. A sentence may legitimately say such a thing ("I can't wait any longer"): the
+filters skip a pattern that the pair's own source or reference also matches.
+"""
+
+from __future__ import annotations
+
+# Language names as each language writes them, for the meta-talk that states the target language.
+LANGUAGE_NAMES = {
+    "en": ["english", "chinese", "german", "french", "spanish", "japanese", "italian", "russian", "portuguese",
+           "korean", "arabic", "dutch", "czech", "ukrainian", "mandarin"],
+    "zh": ["英文", "英语", "中文", "汉语", "德语", "德文", "法语", "法文", "西班牙语", "日语", "日文", "意大利语", "俄语",
+           "葡萄牙语", "韩语", "阿拉伯语", "荷兰语"],
+    "de": ["englisch", "englische", "chinesisch", "chinesische", "deutsch", "deutsche", "französisch", "französische",
+           "spanisch", "spanische", "japanisch", "japanische", "italienisch", "italienische", "russisch", "russische"],
+    "fr": ["anglais", "chinois", "allemand", "français", "espagnol", "japonais", "italien", "russe"],
+    "es": ["inglés", "chino", "alemán", "francés", "español", "japonés", "italiano", "ruso"],
+    "it": ["inglese", "cinese", "tedesco", "francese", "spagnolo", "giapponese", "italiano", "russo"],
+    "ja": ["英語", "中国語", "ドイツ語", "フランス語", "スペイン語", "日本語", "イタリア語", "ロシア語"],
+}
+
+
+def _any(words) -> str:
+    return "(?:" + "|".join(sorted(set(words), key=len, reverse=True)) + ")"
+
+
+_EN, _ZH, _DE = _any(LANGUAGE_NAMES["en"]), _any(LANGUAGE_NAMES["zh"]), _any(LANGUAGE_NAMES["de"])
+_FR, _ES, _IT, _JA = (_any(LANGUAGE_NAMES[k]) for k in ("fr", "es", "it", "ja"))
+
+REFUSAL = [
+    # en: an apology or "I can't" followed by what an assistant declines to do
+    r"\b(?:i'm|i am) sorry,? but\b",
+    r"\bi (?:cannot|can't|can’t|can not|am unable to|won't|will not|'m unable to|’m unable to) "
+    r"(?:help|assist|translate|provide|fulfill|fulfil|comply|complete|do that|do this|answer|process|rewrite|"
+    r"perform|generate|create|write|support)\b",
+    r"\bas an ai\b", r"\bi apologi[sz]e, but\b", r"\bi'm not able to (?:help|translate|assist)\b",
+    # zh
+    r"(?:抱歉|对不起)[，,].{0,6}(?:我|无法|不能)", r"我(?:无法|不能|没法)(?:帮|协助|翻译|提供|完成|回答|处理)",
+    r"作为(?:一个)?(?:人工智能|ai|语言模型)",
+    # de
+    r"\bes tut mir leid, (?:aber )?ich\b", r"\bich kann (?:ihnen |dir )?(?:dabei )?nicht (?:helfen|übersetzen)\b",
+    r"\bals (?:eine )?ki\b",
+    # fr, es, it, ja
+    r"\bje suis désolée?, mais\b", r"\bje ne peux pas (?:traduire|aider|vous aider)\b",
+    r"\blo siento, pero\b", r"\bno puedo (?:traducir|ayudar)\b",
+    r"\bmi dispiace, ma\b", r"\bnon posso (?:tradurre|aiutare)\b",
+    r"申し訳(?:ありません|ございません)が", r"(?:翻訳|お手伝い)(?:は|が)?できません",
+]
+
+META_TALK = [
+    # en: about itself, the help, or announcing the translation (with or without naming the language)
+    r"\bas an? (?:ai|language model)\b", r"\blanguage model\b", r"\bi hope (?:this|that|it) helps\b",
+    r"\blet me know if\b", r"\bfeel free to\b",
+    r"\bhere(?:'s| is| are|’s)\b[^.:\n]{0,40}\b(?:translation|version|rewrite|sentence)s?\b",
+    rf"\b(?:the |a |an |my |this |your )?(?:{_EN} )?(?:translation|version)s?(?: of [^:\n]{{0,80}}?)?"
+    rf"(?: (?:in|into|to) {_EN})? (?:is|would be|reads|could be|are|will be)\b[^.\n]{{0,10}}:",
+    rf"\b(?:the |a )?(?:{_EN} )(?:translation|version)s? (?:is|would be|reads|could be)\b",
+    rf"\btranslat(?:ed|ion|es|ing)? (?:in|into|to) {_EN}\b", rf"(?:^|\n)\s*(?:in )?{_EN}(?: translation| version)?\s*:",
+    rf"\bin {_EN},? (?:this|it|that) (?:would be|is|reads|means)\b", r"(?:^|\n)\s*translation\s*:",
+    r"\bthe translation is\b", r"\bthis translation\b", rf"\bthis is (?:the|a|my|an) (?:{_EN} )?(?:translation|version)\b",
+    rf"\b(?:{_EN} )?translation (?:for|of) (?:the|this) (?:sentence|text|phrase)\b",
+    # zh
+    r"以下是", r"(?:翻译|译文|翻譯)如下", rf"(?:{_ZH})?(?:翻译|译文|翻譯)(?:是|为)\s*[:：]?", rf"(?:翻译|译)成{_ZH}(?:是|为|：|:)",
+    rf"用{_ZH}(?:说|表达)(?:是|为|：|:)", rf"{_ZH}(?:翻译|译文|版本)\s*[:：]", r"希望(?:对你|对您|这能|能)", r"作为(?:一个)?语言模型",
+    # de
+    r"\bhier (?:ist|sind) (?:die|eine|meine)\b[^.:\n]{0,30}übersetzung", rf"\b(?:die |eine )?(?:{_DE} )?übersetzung(?: ins {_DE}| auf {_DE})? (?:lautet|ist|wäre)\b",
+    rf"(?:^|\n)\s*(?:auf |in )?{_DE}\s*:", rf"\bauf {_DE} (?:heißt|wäre|lautet) (?:das|es)\b", rf"\bübersetzt (?:ins|auf) {_DE}\b",
+    # fr
+    r"\bvoici (?:la|une|ma)\b[^.:\n]{0,30}traduction", rf"\bla traduction(?: en {_FR})? (?:est|serait)\b", rf"(?:^|\n)\s*en {_FR}\s*:",
+    # es
+    r"\baquí (?:está|tienes) (?:la|una)\b[^.:\n]{0,30}traducción", rf"\bla traducción(?: al {_ES}| en {_ES})? (?:es|sería)\b",
+    rf"(?:^|\n)\s*en {_ES}\s*:",
+    # it
+    r"\becco (?:la|una)\b[^.:\n]{0,30}traduzione", rf"\bla traduzione(?: in {_IT})? (?:è|sarebbe)\b", rf"(?:^|\n)\s*in {_IT}\s*:",
+    # ja
+    r"翻訳(?:は以下|すると|は次)", r"(?:翻訳|訳)(?:は|：|:)", rf"{_JA}(?:訳|で言うと|では)(?:は|：|:)?",
+]
+
+REMARK = [
+    # en: talks about the translation or its words instead of giving one
+    r"^(?:it|this|that) (?:should|could|would|must) be\b", r"\bthe (?:word|term|phrase) ['\"“‘]", r"\binstead of ['\"“‘]",
+    r"\bthe (?:correct|right|proper) (?:word|term|translation)\b", r"\b(?:uses|used|use) the (?:word|term)\b",
+    r"\bthe (?:sentence|translation|original) (?:uses|means|says|is about|refers)\b",
+    r"^(?:yes|no|sure|certainly|of course|correct|you're right|you are right)\b[,.!]",
+    # zh
+    r"应该(?:是|为|译为|译成|用)\s*[“\"'「]", r"这个词", r"(?:译文|翻译)(?:中|里)(?:的|用了)", r"^(?:好的|是的|没问题|当然)[，,。！!]",
+    # de
+    r"^(?:es|das) (?:sollte|müsste|muss) [^.]{0,20}(?:heißen|sein)\b", r"\bdas wort [„\"']", r"\bstatt [„\"']",
+    r"^(?:ja|nein|gerne|natürlich|klar)[,.!]",
+    # fr, es, it
+    r"\ble mot [«\"']", r"\bla palabra [\"'«]", r"\bla parola [\"'«]",
+]

@@ -1,0 +1,156 @@
+"""Is each assistant answer a translation at all? What a weak teacher writes instead, turn by turn (reasons are
+`turn{N}_{check}`, the first failing turn naming the dialogue's):
+
+- `request_echoed`: the answer repeats the user's request ("Please use the word "X" in the translation.").
+- `copied_source`: a target-language answer holds the source sentence untranslated.
+- `remark`: it comments on the translation instead of giving one ("It should be 'proceeding'.", "The translation uses
+  the word 'work' instead of 'project'."; patterns in filters/phrases.py, in every language the taxonomy writes).
+- `repetition`: it loops ("The translation of the translation of the translation...").
+- `too_short` / `too_long`: a follow-up answer's length (English-equivalent words) against the pair's reference (or,
+  for a back-translation, the source) is out of the kind's bounds: a fragment, or a translation plus an essay.
+  `shorten` has no lower bound; third-language and back-translation answers are measured across languages.
+- `not_a_rewrite`: a follow-up rewrite in the target language shares too little with both the previous answer and the
+  reference (chrF) to be a revision of the same translation.
+
+Answers to `explain` requests talk about the translation by design and are only checked for echoes and loops.
+The first translation's length and faithfulness are the `faithfulness` filter's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import polars as pl
+
+from .phrases import REMARK
+from .text import CJK_LANGS, normalize, word_count_expr
+from .turns import DialogueFilter, turn_frame, verdicts
+
+# Bounds on the smoothed length ratio (longer + 2) / (shorter + 2) of an answer against its anchor, per kind:
+# (when the answer is the shorter, when it is the longer). None: no bound.
+LENGTH_BOUNDS: dict[str | None, tuple[float | None, float | None]] = {
+    "shorten": (None, 2.0), "audience": (2.0, 2.5), "register": (2.0, 2.2), "explain": (None, None),
+    "third_language": (2.0, 2.0), "back_translation": (2.0, 2.0), None: (None, None),
+}
+DEFAULT_BOUNDS = (1.8, 2.0)
+# Kinds whose answer is a new version of the same translation, in the target language.
+REWRITES = {"include_word", "avoid_word", "register", "audience", "shorten", "grammar", "polish", "error_correction"}
+_LOOP = re.compile(r"(.{2,}?)(?:\s*\1){3,}", re.DOTALL)
+_REMARK = re.compile("|".join(f"(?:{p})" for p in REMARK), re.MULTILINE)
+
+
+def format_content(answer: str, fmt: str | None) -> str:
+    """The translation inside a `format` answer: the JSON value, the quoted text, or the list items."""
+    text = answer.strip()
+    if fmt == "json":
+        try:
+            value = json.loads(re.sub(r"^```(?:json)?\s*|\s*```$", "", text))
+        except ValueError:
+            return text
+        return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else text
+    if fmt == "quoted":
+        return text.strip("\"'“”„«»「」『』")
+    if fmt == "numbered_list":
+        items = re.findall(r"^\s*(?:\d+[.)、:]|[-*•])\s*(.+)$", text, re.MULTILINE)
+        return max(items, key=len) if items else text
+    return text
+
+
+def is_echo(answer: str, request: str, source: str) -> bool:
+    """The answer repeats the request (less the source text the first request carries), or is a piece of it."""
+    a, r = normalize(answer), normalize(request.replace(source, " ") if source else request)
+    if len(r) < 8 or not a:
+        return False
+    return a.startswith(r) or (len(a) >= 5 and a in r) or (len(r) >= 20 and r in a and len(r) > len(a) / 3)
+
+
+def loops(text: str, reference: str) -> bool:
+    """A unit of 2+ characters repeated 4+ times in a row over 16+ characters (and not so in the reference)."""
+    m = _LOOP.search(text)
+    return bool(m) and len(m.group(0)) >= 16 and not _LOOP.search(reference)
+
+
+def remarks(answer: str, source: str, reference: str) -> bool:
+    text = answer.lower()
+    return any(m and not p.search(reference.lower()) and not p.search(source.lower())
+               for p in [_REMARK] for m in [p.search(text)])
+
+
+class Rewrite(DialogueFilter):
+    """Every assistant answer is a translation, not a remark, the request, the source, a loop or a fragment (see the
+    module docstring). `min_chrf`: the least chrF a rewrite scores against its previous answer or the reference."""
+    name = "rewrite"
+
+    def __init__(self, min_chrf: float = 15.0, **kw):
+        super().__init__(batch_size=kw.pop("batch_size", 512), **kw)
+        self.min_chrf = min_chrf
+
+    def filter_batch(self, batch):
+        frame = turn_frame(batch)
+        if frame.is_empty():
+            return [True] * len(batch)
+        content = [format_content(a, f) if k == "format" else a
+                   for a, k, f in zip(frame["answer"], frame["kind"], frame["format"])]
+        frame = frame.with_columns(content=pl.Series(content, dtype=pl.String))
+        python_reasons = [self._text_reason(row) for row in frame.iter_rows(named=True)]
+        reasons = pl.Series(python_reasons, dtype=pl.String)
+        length = frame.select(self._length_reason()).to_series()
+        reasons = reasons.fill_null(length)
+        overlap = self._overlap_reason(frame, reasons)
+        return verdicts(frame, reasons.fill_null(overlap), len(batch))
+
+    def filter(self, doc):
+        return self.filter_batch([doc])[0]
+
+    def _text_reason(self, row: dict) -> str | None:
+        kind, answer, source, reference = row["kind"], row["answer"], row["source"], row["reference"]
+        if is_echo(answer, row["request"], source):
+            return "request_echoed"
+        if loops(answer, reference):
+            return "repetition"
+        if kind == "explain":
+            return None
+        target_side = kind is None or kind in REWRITES or kind == "format"
+        if target_side and source and len(normalize(source)) >= 8 and normalize(source) in normalize(answer) \
+                and row["lang"] != row["src_lang"]:
+            return "copied_source"
+        if kind != "format" and remarks(answer, source, reference):
+            return "remark"
+        return None
+
+    def _length_reason(self) -> pl.Expr:
+        """Follow-up answers only: against the reference (back-translations: the source), in English-equivalent
+        words of the answer's language."""
+        kind = pl.col("kind")
+        anchor = pl.when(kind == "back_translation").then(pl.col("source")).otherwise(pl.col("reference"))
+        anchor_lang = pl.when(kind == "back_translation").then(pl.col("src_lang")).otherwise(pl.col("tgt_lang"))
+        lang = pl.col("lang").fill_null(pl.col("tgt_lang")).fill_null("")
+        a = word_count_expr(pl.col("content"), lang)
+        b = word_count_expr(anchor, anchor_lang.fill_null(""))
+        ratio = (pl.max_horizontal(a, b) + 2) / (pl.min_horizontal(a, b) + 2)
+        bounds = {k: v for k, v in LENGTH_BOUNDS.items() if k is not None}
+        low = kind.replace_strict({k: v[0] for k, v in bounds.items()}, default=DEFAULT_BOUNDS[0],
+                                  return_dtype=pl.Float64)
+        high = kind.replace_strict({k: v[1] for k, v in bounds.items()}, default=DEFAULT_BOUNDS[1],
+                                   return_dtype=pl.Float64)
+        checked = kind.is_not_null() & (anchor.str.strip_chars() != "")
+        return (pl.when(checked & (a < b) & low.is_not_null() & (ratio > low)).then(pl.lit("too_short"))
+                .when(checked & (a > b) & high.is_not_null() & (ratio > high)).then(pl.lit("too_long"))
+                .otherwise(pl.lit(None, dtype=pl.String)))
+
+    def _overlap_reason(self, frame: pl.DataFrame, reasons: pl.Series) -> pl.Series:
+        """chrF of a target-language rewrite against its previous answer and the reference, for the turns no cheaper
+        check has failed."""
+        from sacrebleu.metrics import CHRF
+
+        chrf = {False: CHRF(), True: CHRF(char_order=3)}  # 6-grams of Chinese characters rarely match at all
+        out: list[str | None] = [None] * frame.height
+        todo = frame.with_row_index("i").filter(pl.col("kind").is_in(list(REWRITES)) & reasons.is_null())
+        for i, answer, previous, reference, lang in todo.select("i", "content", "previous", "reference",
+                                                                 "tgt_lang").iter_rows():
+            metric = chrf[(lang or "") in CJK_LANGS]
+            refs = [t for t in (previous, reference) if t and t.strip()]
+            if refs and max(metric.sentence_score(answer, [r]).score for r in refs) < self.min_chrf:
+                out[i] = "not_a_rewrite"
+        return pl.Series(out, dtype=pl.String)

@@ -1,0 +1,122 @@
+"""Source text left in an answer: a weak teacher's English answer keeps Chinese words (眼球, 捷信), its Chinese answer
+keeps English phrases or adds pinyin. Checked on every assistant turn that has a language to be in (not `explain`):
+
+- `source_script`: letters of a script the turn's language is not written in (Han, kana or Hangul in English, Cyrillic
+  in German, kana in Chinese...), by Unicode script; a script that the turn's anchor text uses too is allowed (an
+  English reference quoting a Chinese name).
+- `source_words`: in a turn written in Chinese, Japanese or Korean, a run of 3+ Latin-script words that its anchor text
+  does not hold (untranslated English, pinyin); in a turn in another language, a run of 3+ words of the source (3+
+  letters each) that the reference does not hold either: the allowance for names, numbers and loanwords a
+  Latin-script pair shares. A third-language answer is checked against the answer it translates, less its
+  capitalised words (names). Back-translations are in the source language and skip it.
+
+The anchor is the reference for target-language turns and the source for back-translations; a third-language answer
+has none for scripts, and the source and reference for Latin words. Reasons: `turn{N}_source_script`,
+`turn{N}_source_words`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .turns import DialogueFilter, turn_frame, verdicts
+
+SCRIPTS = {"han": r"\p{Han}", "kana": r"\p{Hiragana}\p{Katakana}", "hangul": r"\p{Hangul}",
+           "cyrillic": r"\p{Cyrillic}", "greek": r"\p{Greek}", "arabic": r"\p{Arabic}", "hebrew": r"\p{Hebrew}",
+           "thai": r"\p{Thai}", "devanagari": r"\p{Devanagari}"}
+# The scripts (besides Latin) each language is written in; languages not listed are written in Latin script only.
+LANGUAGE_SCRIPTS = {"zh": {"han"}, "yue": {"han"}, "ja": {"han", "kana"}, "ko": {"hangul", "han"},
+                    "ru": {"cyrillic"}, "uk": {"cyrillic"}, "be": {"cyrillic"}, "bg": {"cyrillic"}, "sr": {"cyrillic"},
+                    "mk": {"cyrillic"}, "kk": {"cyrillic"}, "el": {"greek"}, "ar": {"arabic"}, "fa": {"arabic"},
+                    "ur": {"arabic"}, "he": {"hebrew"}, "th": {"thai"}, "hi": {"devanagari"}, "mr": {"devanagari"},
+                    "ne": {"devanagari"}}
+UNSPACED_SCRIPT_LANGS = ["zh", "yue", "ja", "ko"]
+# Letter runs of scripts written without spaces count from one letter; alphabets from two (a stray symbol is not text).
+_ONE_LETTER = {"han", "kana", "hangul", "thai"}
+_LATIN_RUN = r"\p{Latin}+(?:[\s'’-]+\p{Latin}+){2,}"
+
+
+def foreign_pattern(lang: str) -> str:
+    """Letters of the scripts `lang` is not written in, as one regex (Latin is never foreign here)."""
+    own = LANGUAGE_SCRIPTS.get(lang, set())
+    one = "".join(SCRIPTS[s] for s in SCRIPTS if s not in own and s in _ONE_LETTER)
+    two = "".join(SCRIPTS[s] for s in SCRIPTS if s not in own and s not in _ONE_LETTER)
+    return "|".join(p for p in (one and f"[{one}]", two and f"[{two}]{{2,}}") if p)
+
+
+def class_pattern(lang: str) -> str:
+    """Any one letter of the scripts `lang` is not written in: does the anchor use them too?"""
+    own = LANGUAGE_SCRIPTS.get(lang, set())
+    return "[" + "".join(SCRIPTS[s] for s in SCRIPTS if s not in own) + "]"
+
+
+def word_runs(answer: list[str], leftover: set[str], n: int = 3) -> bool:
+    """`n` or more consecutive words of the answer in `leftover`."""
+    run = 0
+    for w in answer:
+        run = run + 1 if w in leftover else 0
+        if run >= n:
+            return True
+    return False
+
+
+class SourceScript(DialogueFilter):
+    """Source-language text left in an answer, by script and by runs of source words (see the module docstring)."""
+    name = "source_script"
+
+    def __init__(self, min_run_words: int = 3, **kw):
+        super().__init__(batch_size=kw.pop("batch_size", 512), **kw)
+        self.min_run_words = min_run_words
+
+    def filter_batch(self, batch):
+        frame = turn_frame(batch).filter(pl.col("lang").is_not_null())
+        if frame.is_empty():
+            return [True] * len(batch)
+        kind, lang = pl.col("kind"), pl.col("lang")
+        langs = frame["lang"].unique().to_list()
+        # script allowance: none for a third language (its answer has no text of its own to compare with)
+        script_anchor = (pl.when(kind == "back_translation").then(pl.col("source"))
+                         .when(kind == "third_language").then(pl.lit(""))
+                         .otherwise(pl.col("reference")))
+        # Latin words allowed in a CJK-language turn: names and titles its pair's texts hold
+        anchor = (pl.when(kind == "back_translation").then(pl.col("source"))
+                  .when(kind == "third_language").then(pl.col("reference") + "\n" + pl.col("source"))
+                  .otherwise(pl.col("reference")))
+        foreign = lang.replace_strict({l: foreign_pattern(l) for l in langs}, return_dtype=pl.String)
+        script_class = lang.replace_strict({l: class_pattern(l) for l in langs}, return_dtype=pl.String)
+        frame = frame.with_columns(
+            anchor=anchor,
+            script=pl.col("answer").str.contains(foreign) & script_anchor.str.contains(script_class).not_(),
+            latin_runs=pl.when(lang.is_in(UNSPACED_SCRIPT_LANGS)).then(pl.col("answer").str.extract_all(_LATIN_RUN)),
+            answer_words=pl.col("answer").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
+            source_words=pl.col("source").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
+            reference_words=pl.col("reference").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
+            previous_words=pl.col("previous").fill_null("").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
+            previous_names=pl.col("previous").fill_null("").str.extract_all(r"\p{Lu}\p{L}{2,}"),
+        )
+        reasons = []
+        for row in frame.iter_rows(named=True):
+            if row["script"]:
+                reasons.append("source_script")
+            elif self._source_words(row):
+                reasons.append("source_words")
+            else:
+                reasons.append(None)
+        return verdicts(frame, pl.Series(reasons, dtype=pl.String), len(batch))
+
+    def filter(self, doc):
+        return self.filter_batch([doc])[0]
+
+    def _source_words(self, row: dict) -> bool:
+        if row["kind"] == "back_translation":
+            return False
+        if row["latin_runs"] is not None:  # a CJK-language turn: Latin text its anchor does not hold
+            anchor = row["anchor"].casefold()
+            return any(run.casefold() not in anchor for run in row["latin_runs"])
+        if row["kind"] == "third_language":  # words of the answer it translates, less capitalised ones (names)
+            leftover = set(row["previous_words"]) - {w.lower() for w in row["previous_names"]}
+        else:
+            leftover = set(row["source_words"]) - set(row["reference_words"])
+        if row["kind"] is not None:  # words the user quoted (the first request quotes the whole source)
+            leftover -= set(row["request"].lower().split())
+        return word_runs(row["answer_words"], leftover, self.min_run_words)

@@ -1,0 +1,189 @@
+"""Turn-level dialogue checks (filters/rewrite.py, filters/scripts.py, the phrases of filters/phrases.py) on what a
+weak teacher really writes: each case is a failure seen in tests/data/dialogue_labels.jsonl or in the review of
+issue 15, next to a good answer of the same kind that must stay."""
+
+import pytest
+
+from redraft.filters.config import FilterSpec
+from redraft.filters.registry import build_filters
+
+from filters_dialogues import FIRST, REFERENCE, dialogue
+
+ZH_SOURCE = "然而，考了PMP就能保证项目管理工作畅通无阻了吗？"
+ZH_REFERENCE = "However, can you ensure the smooth proceeding of project management work after passing the PMP test?"
+ZH_FIRST = "However, can obtaining a PMP certification guarantee smooth project management work?"
+
+
+def zh_en(answers, revisions=(), **kw):
+    return dialogue(answers, revisions, source=ZH_SOURCE, reference=ZH_REFERENCE, src_lang="zh", **kw)
+
+
+def run(name, docs, **params):
+    step = build_filters([FilterSpec(name=name, params=params)], "de", "en", "dialogue")[0]
+    return [None if r is True else r[1] for r in step.filter_batch(docs)]
+
+
+# --- rewrite: is the answer a translation at all? ----------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,args,answer,reason", [
+    # a remark that quotes the requested word passed the word check (issue 15)
+    ("include_word", {"word": "proceeding"}, "It should be 'proceeding'.", "turn2_remark"),
+    ("error_correction", {"word": "executors"}, "The translation uses the word 'implementers' instead of 'executors'.",
+     "turn2_remark"),
+    ("include_word", {"word": "proceeding"},
+     "However, can passing the PMP test ensure the smooth proceeding of project management work?", None),
+    # the request echoed back
+    ("include_word", {"word": "proceeding"}, "Please use the word \"proceeding\" in the translation.",
+     "turn2_request_echoed"),
+    # one word for a whole sentence, "in Spanish"
+    ("third_language", {"lang": "es"}, "Licenciado.", "turn2_too_short"),
+    ("third_language", {"lang": "es"},
+     "Sin embargo, ¿aprobar el examen PMP garantiza que la gestión de proyectos funcione sin problemas?", None),
+    # a fragment, and a translation followed by an essay about it
+    ("polish", {}, "Smooth project management?", "turn2_too_short"),
+    ("polish", {}, ZH_FIRST + " The original sentence is a rhetorical question: the writer doubts that a certificate "
+     "alone is enough, and the phrase 畅通无阻 means without any obstacle. I kept the question form so that the "
+     "doubt stays, and used smooth for the idiom because it reads naturally in English.", "turn2_too_long"),
+    # shorten has no lower bound
+    ("shorten", {"max_words": 7}, "Does a PMP certificate guarantee smooth projects?", None),
+    # a back-translation of plausible length, and one that is not
+    ("back_translation", {"lang": "zh"}, "然而，获得PMP认证就能保证项目管理工作顺利吗？", None),
+    ("back_translation", {"lang": "zh"}, "项目管理", "turn2_too_short"),
+])
+def test_rewrite_checks_each_follow_up(kind, args, answer, reason):
+    requests = {"include_word": "Please use the word \"proceeding\" in the translation."}
+    d = zh_en([ZH_FIRST, answer], [(kind, args)], requests=[requests.get(kind, "Please revise.")])
+    assert run("rewrite", [d]) == [reason]
+
+
+def test_an_unrelated_sentence_is_not_a_rewrite():
+    unrelated = "Our shop offers the best prices of the season for all winter jackets and boots."
+    assert run("rewrite", [dialogue([FIRST, unrelated], [("register", {"register": "formal"})]),
+                           dialogue([FIRST, "The committee shall present its final report in Geneva next week."],
+                                    [("register", {"register": "formal"})])]) == ["turn2_not_a_rewrite", None]
+
+
+def test_a_loop_and_a_copied_source_are_not_translations():
+    loop = "The translation of the translation of the translation of the translation of the committee."
+    copied = "Der Ausschuss wird seinen Abschlussbericht nächste Woche in Genf vorlegen."
+    assert run("rewrite", [dialogue([loop]), dialogue([copied]), dialogue([FIRST])]) == [
+        "turn1_repetition", "turn1_copied_source", None]
+
+
+def test_the_failing_turn_names_the_reason():
+    d = dialogue([FIRST, "The committee will publish its final report in Geneva next week.", "Licenciado."],
+                 [("include_word", {"word": "publish"}), ("third_language", {"lang": "es"})])
+    assert run("rewrite", [d]) == ["turn3_too_short"]
+
+
+def test_explanations_may_talk_about_the_translation():
+    explained = dialogue([FIRST, "I used \"present\" because \"vorlegen\" means to put a report before a body; "
+                                 "\"submit\" would work as well."], [("explain", {"word": "present"})])
+    assert run("rewrite", [explained]) == [None]
+
+
+# --- source text left in the answer ------------------------------------------------------------------------------
+
+def test_source_script_left_in_a_target_language_turn():
+    kept_han = zh_en(["However, can passing the PMP 考试 guarantee smooth project management work?"])
+    fine = zh_en([ZH_FIRST])
+    # an English reference that itself quotes Chinese: the script is allowed
+    quoted = zh_en(["The sign reads 畅通无阻, meaning smooth going."])
+    quoted.metadata["reference_text"] = "The sign says 畅通无阻 (smooth going)."
+    kana_in_chinese = dialogue(["委员会将于下周在日内瓦提交最终报告です。"], tgt_lang="zh",
+                               reference="委员会将于下周在日内瓦提交最终报告。")
+    assert run("source_script", [kept_han, fine, quoted, kana_in_chinese]) == [
+        "turn1_source_script", None, None, "turn1_source_script"]
+
+
+def test_a_back_translation_into_the_source_is_not_source_script():
+    d = zh_en([ZH_FIRST, "然而，获得PMP认证就能保证项目管理工作顺利吗？"], [("back_translation", {"lang": "zh"})])
+    wrong = zh_en([ZH_FIRST, "Pourquoi 项目管理 est-il difficile ?"], [("third_language", {"lang": "fr"})])
+    assert run("source_script", [d, wrong]) == [None, "turn2_source_script"]
+
+
+def test_untranslated_source_words_with_an_allowance_for_names():
+    half_german = dialogue(["The committee wird seinen Abschlussbericht next week in Geneva present."])
+    names = dialogue(["Only goalkeeper Dinah Eckerle was on form from the start and prevented worse with saves."],
+                     source="Lediglich Torfrau Dinah Eckerle war sofort auf Betriebstemperatur und verhinderte "
+                            "mit einigen Paraden Schlimmeres.",
+                     reference="Only the goalie Dinah Eckerle was ready to play from the start and prevented "
+                               "something worse with a few saves.")
+    assert run("source_script", [half_german, names, dialogue([FIRST])]) == ["turn1_source_words", None, None]
+
+
+def test_latin_text_in_a_chinese_turn():
+    en_zh = dict(source="I asked how she is, like I ask all my co-workers if I see them.",
+                 reference="我问她怎么样了，就像问候所有同事一样。", src_lang="en", tgt_lang="zh")
+    pinyin = dialogue(["我问她怎么样，就像我问所有同事一样。(wǒ wèn tā zěn me yàng)"], **en_zh)
+    untranslated = dialogue(["我问她怎么样, like I ask all my co-workers。"], **en_zh)
+    fine = dialogue(["我问她还好吗，就像我见到每个同事都会问一样。"], **en_zh)
+    title = dialogue(["唯一一次看到主穿梭机全身是在《Cause and Effect》中。"], source="The only time we saw the shuttlebay "
+                     "in full scale was in \"Cause and Effect.\"", reference="唯一一次看到主穿梭机全身是在《Cause and "
+                     "Effect》中。", src_lang="en", tgt_lang="zh")
+    assert run("source_script", [pinyin, untranslated, fine, title]) == [
+        "turn1_source_words", "turn1_source_words", None, None]
+
+
+# --- refusals and meta-talk --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer", [
+    "The Spanish translation is: 'Sin embargo, ¿garantiza el PMP una gestión fluida?'",
+    "Here is the French version: Cependant, le PMP garantit-il une gestion fluide ?",
+    "In German, this would be: Garantiert das PMP-Zertifikat ein reibungsloses Projektmanagement?",
+    "Die Übersetzung lautet: Garantiert das PMP-Zertifikat ein reibungsloses Projektmanagement?",
+    "Auf Deutsch: Garantiert das PMP-Zertifikat ein reibungsloses Projektmanagement?",
+    "英文翻译如下：However, can a PMP certificate guarantee smooth project management?",
+    "翻译成英文是：However, can a PMP certificate guarantee smooth project management?",
+    "Voici la traduction : Cependant, le PMP garantit-il une gestion fluide ?",
+    "La traducción al español es: ¿Garantiza el PMP una gestión fluida?",
+    "La traduzione in italiano è: il PMP garantisce una gestione fluida?",
+    "日本語訳：しかし、PMPに合格すればプロジェクト管理は順調に進むのだろうか。",
+    "This is the English translation for the sentence: However, can a PMP certificate guarantee smooth work?",
+])
+def test_meta_talk_in_every_language_and_with_a_stated_language(answer):
+    assert run("refusal", [zh_en([ZH_FIRST, answer], [("third_language", {"lang": "es"})])]) == ["turn2_meta_talk"]
+
+
+@pytest.mark.parametrize("answer,reference,reason", [
+    # the false positive of issue 15: a translation that says "I can't"
+    ("I can't wait any longer, thanks.", "I can’t wait any longer, thanks.", None),
+    ("Really, truly grateful, I cannot even put it into words.", "Really, truly grateful, I can’t put that into words.",
+     None),
+    ("I'm sorry, but I can't translate this text.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("I cannot help with translating this request.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+])
+def test_refusals_not_sentences_that_say_cannot(answer, reference, reason):
+    d = dialogue([answer], source="我不能再等了，谢谢", reference=reference, src_lang="zh")
+    assert run("refusal", [d]) == [reason]
+
+
+def test_a_chinese_apology_that_translates_the_source_is_no_refusal():
+    d = dialogue(["很抱歉，您点的餐可能会晚到一会。"], source="I'm sorry that your order is running late.",
+                 reference="很抱歉，您点的餐可能会晚到一会。", src_lang="en", tgt_lang="zh")
+    refusing = dialogue(["抱歉，我无法翻译这段内容。"], source="I'm sorry that your order is running late.",
+                        reference="很抱歉，您点的餐可能会晚到一会。", src_lang="en", tgt_lang="zh")
+    assert run("refusal", [d, refusing]) == [None, "turn1_refusal"]
+
+
+# --- faithfulness ------------------------------------------------------------------------------------------------
+
+def test_a_swapped_number_word_is_unfaithful_in_any_turn():
+    source, reference = ("今年“双十一”狂欢节全国网络支付业务交易金额达到1.77万亿元，相较往年再创新高。",
+                         "During the “Double Eleven” festival this year, the amount of national online payment business "
+                         "transaction reached 1.77 trillion yuan, creating a new high compared with previous years.")
+    right = "This year's \"Double Eleven\" festival saw 1.77 trillion yuan of online payments nationwide, a new high."
+    wrong = right.replace("trillion", "billion")
+    docs = [dialogue([right], source=source, reference=reference, src_lang="zh"),
+            dialogue([wrong], source=source, reference=reference, src_lang="zh"),
+            dialogue([right, wrong], [("polish", {})], source=source, reference=reference, src_lang="zh")]
+    assert run("faithfulness", docs) == [None, "turn1_number_mismatch", "turn2_number_mismatch"]
+
+
+def test_a_short_chinese_translation_worded_unlike_its_reference_is_faithful():
+    # chrF on character 6-grams scores it 9.5; on 3-grams it is clearly a translation of the same sentence
+    d = dialogue(["我非常乐意帮助您。"], source="I will be happy to assist you.", reference="我很高兴能帮到您。",
+                 src_lang="en", tgt_lang="zh")
+    unrelated = dialogue(["今天的天气非常好，我们去公园散步吧。"], source="I will be happy to assist you.",
+                         reference="我很高兴能帮到您。", src_lang="en", tgt_lang="zh")
+    assert run("faithfulness", [d, unrelated]) == [None, "turn1_unfaithful"]
