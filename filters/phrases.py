@@ -5,7 +5,8 @@ may be asked for (the pair's languages and the third languages fr, es, it, ja).
 REFUSAL: the assistant declines the task. META_TALK: it talks about itself or the task, or announces the translation
 ("Here is the translation:", "The Spanish translation is:", "Auf Deutsch:", "英文翻译如下："). REMARK: it comments on the
 translation or the words instead of giving one ("It should be 'X'.", "The translation uses the word 'X' instead of
-'Y'."). All match lower-cased text. A sentence may legitimately say such a thing ("I can't wait any longer"): the
+'Y'."), or names what it is working on (translation, sentence, original text, 译文, Übersetzung...), which a
+translation of a sentence that does not itself talk about translations never does. All match lower-cased text. A sentence may legitimately say such a thing ("I can't wait any longer"): the
 filters skip a pattern that the pair's own source or reference also matches.
 """
 
@@ -95,4 +96,11 @@ REMARK = [
     r"^(?:ja|nein|gerne|natürlich|klar)[,.!]",
     # fr, es, it
     r"\ble mot [«\"']", r"\bla palabra [\"'«]", r"\bla parola [\"'«]",
+]
+
+# Words for the task itself: in an answer whose source and reference do not use them, the answer talks about the task.
+TASK_WORDS = [
+    r"\btranslat(?:e|es|ed|ing|ion|ions|or)\b", r"\bsentence\b", r"\bphrase\b", r"\boriginal (?:text|word)\b",
+    r"\bexplanation\s*:", r"翻译", r"译文", r"原文", r"原句", r"这句话", r"说明\s*[:：]", r"\bübersetz\w*", r"\bsatz\b",
+    r"\btraduc\w+", r"\btraduz\w+", r"翻訳", r"\bfrase\b",
 ]

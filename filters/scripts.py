@@ -50,10 +50,12 @@ def class_pattern(lang: str) -> str:
     return "[" + "".join(SCRIPTS[s] for s in SCRIPTS if s not in own) + "]"
 
 
-def word_runs(answer: list[str], leftover: set[str], n: int = 3) -> bool:
-    """`n` or more consecutive words of the answer in `leftover`."""
+def word_runs(answer: list[str], leftover: set[str], names: set[str], n: int = 3) -> bool:
+    """`n` or more consecutive words of the answer in `leftover`; names neither count nor break a run."""
     run = 0
     for w in answer:
+        if w in names:
+            continue
         run = run + 1 if w in leftover else 0
         if run >= n:
             return True
@@ -114,9 +116,11 @@ class SourceScript(DialogueFilter):
             anchor = row["anchor"].casefold()
             return any(run.casefold() not in anchor for run in row["latin_runs"])
         if row["kind"] == "third_language":  # words of the answer it translates, less capitalised ones (names)
-            leftover = set(row["previous_words"]) - {w.lower() for w in row["previous_names"]}
+            names = {w.lower() for w in row["previous_names"]}
+            leftover = set(row["previous_words"]) - names
         else:
-            leftover = set(row["source_words"]) - set(row["reference_words"])
+            names = set(row["source_words"]) & set(row["reference_words"])
+            leftover = set(row["source_words"]) - names
         if row["kind"] is not None:  # words the user quoted (the first request quotes the whole source)
             leftover -= set(row["request"].lower().split())
-        return word_runs(row["answer_words"], leftover, self.min_run_words)
+        return word_runs(row["answer_words"], leftover, names, self.min_run_words)

@@ -76,8 +76,3 @@ def verdicts(frame: pl.DataFrame, reasons: pl.Series, n_docs: int) -> list[bool 
     for doc, turn, reason in failed.iter_rows():
         out[doc] = (False, f"turn{turn}_{reason}")
     return out
-
-
-def first_reason(*checks: pl.Expr) -> pl.Expr:
-    """The first non-null reason of several checks (each a String expression, null to keep)."""
-    return pl.coalesce(*checks) if len(checks) > 1 else checks[0]

@@ -41,9 +41,9 @@ def run(name, docs, **params):
      "Sin embargo, ¿aprobar el examen PMP garantiza que la gestión de proyectos funcione sin problemas?", None),
     # a fragment, and a translation followed by an essay about it
     ("polish", {}, "Smooth project management?", "turn2_too_short"),
-    ("polish", {}, ZH_FIRST + " The original sentence is a rhetorical question: the writer doubts that a certificate "
-     "alone is enough, and the phrase 畅通无阻 means without any obstacle. I kept the question form so that the "
-     "doubt stays, and used smooth for the idiom because it reads naturally in English.", "turn2_too_long"),
+    ("polish", {}, ZH_FIRST + " It is a rhetorical question: the writer doubts that a certificate alone is enough, "
+     "and 畅通无阻 means without any obstacle at all. I kept the question form so that the doubt stays, and used "
+     "smooth for the idiom because it reads naturally in English.", "turn2_too_long"),
     # shorten has no lower bound
     ("shorten", {"max_words": 7}, "Does a PMP certificate guarantee smooth projects?", None),
     # a back-translation of plausible length, and one that is not
@@ -110,6 +110,19 @@ def test_untranslated_source_words_with_an_allowance_for_names():
                      reference="Only the goalie Dinah Eckerle was ready to play from the start and prevented "
                                "something worse with a few saves.")
     assert run("source_script", [half_german, names, dialogue([FIRST])]) == ["turn1_source_words", None, None]
+
+
+def test_a_third_language_answer_keeps_names_but_not_the_text_it_translates():
+    en_zh = dict(source="\"I had an idea of Lestat as the man of action,\" Rice said in a talk at Southern Illinois "
+                        "University in 2010.", reference="2010 年，赖斯在南伊利诺伊大学的一次演讲中说：“我认为莱斯特是个实干家。”",
+                 src_lang="en", tgt_lang="zh")
+    first = "2010年，赖斯在南伊利诺伊大学的一次演讲中说：“我认为莱斯特是个实干家。”"
+    german = dialogue([first, "„Ich sah Lestat als einen Mann der Tat“, sagte Rice 2010 in einem Vortrag an der Southern "
+                              "Illinois University."], [("third_language", {"lang": "de"})], **en_zh)
+    zh_en = dict(source=ZH_SOURCE, reference=ZH_REFERENCE, src_lang="zh")
+    french = dialogue([ZH_FIRST, "Cependant, can obtaining a PMP certification garantir une gestion de projet fluide ?"],
+                      [("third_language", {"lang": "fr"})], **zh_en)
+    assert run("source_script", [german, french]) == [None, "turn2_source_words"]
 
 
 def test_latin_text_in_a_chinese_turn():
