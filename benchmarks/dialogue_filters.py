@@ -1,7 +1,8 @@
 """Precision of the default dialogue filters on hand-labelled dialogues (tests/data/dialogue_labels.jsonl: a real
 small teacher's dialogues and dialogues built from real translations, each read and labelled good / flawed / junk;
 rules in tests/data/dialogue_labels.md). Prints one JSON line:
-  precision   share of the kept dialogues labelled good
+  precision   share of the kept dialogues labelled good (flawed and junk count against it)
+  not_junk    share of the kept dialogues not labelled junk
   good_kept   share of the good dialogues kept
   junk_recall share of the junk dialogues dropped
 for the whole set, for its two halves (`tune`: the half the thresholds were tuned on, `holdout`: the other, split by
@@ -47,13 +48,15 @@ def scores(labels: list[str], kept: list[bool]) -> dict:
     count = Counter(labels)
     good_kept = sum(k and l == "good" for l, k in zip(labels, kept))
     junk_dropped = sum(not k and l == "junk" for l, k in zip(labels, kept))
+    junk_kept = sum(k and l == "junk" for l, k in zip(labels, kept))
     return {"n": len(labels), "good": count["good"], "flawed": count["flawed"], "junk": count["junk"],
             "kept": n_kept,
             "precision": round(good_kept / n_kept, 4) if n_kept else None,
+            "not_junk": round(1 - junk_kept / n_kept, 4) if n_kept else None,
             "good_kept": round(good_kept / count["good"], 4) if count["good"] else None,
             "junk_recall": round(junk_dropped / count["junk"], 4) if count["junk"] else None,
             "flawed_kept": sum(k and l == "flawed" for l, k in zip(labels, kept)),
-            "junk_kept": sum(k and l == "junk" for l, k in zip(labels, kept))}
+            "junk_kept": junk_kept}
 
 
 def main() -> None:

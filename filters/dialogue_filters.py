@@ -82,7 +82,8 @@ class Refusal(DialogueFilter):
         frame = turn_frame(batch)
         if frame.is_empty():
             return [True] * len(batch)
-        text, src, ref = (pl.col(c).str.to_lowercase() for c in ("answer", "source", "reference"))
+        text, src, ref = (pl.col(c).str.to_lowercase().str.replace_all("’", "'", literal=True)
+                          for c in ("answer", "source", "reference"))
         talks = pl.col("kind").is_in(["explain", "format"]).fill_null(False).not_()
         reason = frame.select(
             pl.when(matches_any(text, self.refusals, src, ref)).then(pl.lit("refusal"))

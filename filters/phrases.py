@@ -7,7 +7,7 @@ REFUSAL: the assistant declines the task. META_TALK: it talks about itself or th
 translation or the words instead of giving one ("It should be 'X'.", "The translation uses the word 'X' instead of
 'Y'."), or names what it is working on (translation, sentence, original text, 译文, Übersetzung...), which a
 translation of a sentence that does not itself talk about translations never does. All match lower-cased text. A sentence may legitimately say such a thing ("I can't wait any longer"): the
-filters skip a pattern that the pair's own source or reference also matches.
+filters skip a pattern that the pair's own source or reference also matches, and read ’ as '.
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ _FR, _ES, _IT, _JA = (_any(LANGUAGE_NAMES[k]) for k in ("fr", "es", "it", "ja"))
 
 REFUSAL = [
     # en: an apology or "I can't" followed by what an assistant declines to do
-    r"\b(?:i'm|i am) sorry,? but\b",
-    r"\bi (?:cannot|can't|can’t|can not|am unable to|won't|will not|'m unable to|’m unable to) "
-    r"(?:help|assist|translate|provide|fulfill|fulfil|comply|complete|do that|do this|answer|process|rewrite|"
-    r"perform|generate|create|write|support)\b",
+    r"\b(?:i'm|i am) sorry,? but (?:i|as an)\b",
+    r"\bi (?:cannot|can't|can not|am unable to|won't|will not|'m unable to) "
+    r"(?:help (?:you|with)|assist|translate|provide|fulfill|fulfil|comply|complete|do that|do this|answer|process|"
+    r"rewrite|perform|generate|create|write|support)\b",
     r"\bas an ai\b", r"\bi apologi[sz]e, but\b", r"\bi'm not able to (?:help|translate|assist)\b",
     # zh
-    r"(?:抱歉|对不起)[，,].{0,6}(?:我|无法|不能)", r"我(?:无法|不能|没法)(?:帮|协助|翻译|提供|完成|回答|处理)",
+    r"(?:抱歉|对不起)[，,]\s*(?:但)?(?:我)?(?:无法|不能|没法)", r"我(?:无法|不能|没法)(?:帮|协助|翻译|提供|完成|回答|处理)",
     r"作为(?:一个)?(?:人工智能|ai|语言模型)",
     # de
-    r"\bes tut mir leid, (?:aber )?ich\b", r"\bich kann (?:ihnen |dir )?(?:dabei )?nicht (?:helfen|übersetzen)\b",
+    r"\bich kann (?:ihnen |dir )?(?:dabei |hier )?nicht (?:helfen|übersetzen)\b",
     r"\bals (?:eine )?ki\b",
     # fr, es, it, ja
     r"\bje suis désolée?, mais\b", r"\bje ne peux pas (?:traduire|aider|vous aider)\b",
@@ -57,7 +57,6 @@ REFUSAL = [
 META_TALK = [
     # en: about itself, the help, or announcing the translation (with or without naming the language)
     r"\bas an? (?:ai|language model)\b", r"\blanguage model\b", r"\bi hope (?:this|that|it) helps\b",
-    r"\blet me know if\b", r"\bfeel free to\b",
     r"\bhere(?:'s| is| are|’s)\b[^.:\n]{0,40}\b(?:translation|version|rewrite|sentence)s?\b",
     rf"\b(?:the |a |an |my |this |your )?(?:{_EN} )?(?:translation|version)s?(?: of [^:\n]{{0,80}}?)?"
     rf"(?: (?:in|into|to) {_EN})? (?:is|would be|reads|could be|are|will be)\b[^.\n]{{0,10}}:",
@@ -85,15 +84,14 @@ META_TALK = [
 
 REMARK = [
     # en: talks about the translation or its words instead of giving one
-    r"^(?:it|this|that) (?:should|could|would|must) be\b", r"\bthe (?:word|term|phrase) ['\"“‘]", r"\binstead of ['\"“‘]",
+    r"^(?:it|this|that) (?:should|could|would|must) be\s*['\"“‘]", r"\binstead of ['\"“‘]",
+    r"\bthe (?:word|term|phrase) ['\"“‘][^'\"”’]{1,40}['\"”’] (?:is|means|should|was|has)\b",
     r"\bthe (?:correct|right|proper) (?:word|term|translation)\b", r"\b(?:uses|used|use) the (?:word|term)\b",
     r"\bthe (?:sentence|translation|original) (?:uses|means|says|is about|refers)\b",
-    r"^(?:yes|no|sure|certainly|of course|correct|you're right|you are right)\b[,.!]",
     # zh
-    r"应该(?:是|为|译为|译成|用)\s*[“\"'「]", r"这个词", r"(?:译文|翻译)(?:中|里)(?:的|用了)", r"^(?:好的|是的|没问题|当然)[，,。！!]",
+    r"应该(?:是|为|译为|译成|用)\s*[“\"'「]", r"这个词", r"(?:译文|翻译)(?:中|里)(?:的|用了)",
     # de
     r"^(?:es|das) (?:sollte|müsste|muss) [^.]{0,20}(?:heißen|sein)\b", r"\bdas wort [„\"']", r"\bstatt [„\"']",
-    r"^(?:ja|nein|gerne|natürlich|klar)[,.!]",
     # fr, es, it
     r"\ble mot [«\"']", r"\bla palabra [\"'«]", r"\bla parola [\"'«]",
 ]

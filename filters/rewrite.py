@@ -74,7 +74,7 @@ def loops(text: str, reference: str) -> bool:
 
 def remarks(answer: str, source: str, reference: str) -> bool:
     """A remark pattern or a task word in the answer that neither the source nor the reference matches."""
-    text, source, reference = answer.lower(), source.lower(), reference.lower()
+    text, source, reference = (t.lower().replace("’", "'") for t in (answer, source, reference))
     return any(p.search(text) and not p.search(reference) and not p.search(source) for p in _REMARK)
 
 

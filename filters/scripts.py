@@ -4,11 +4,12 @@ keeps English phrases or adds pinyin. Checked on every assistant turn that has a
 - `source_script`: letters of a script the turn's language is not written in (Han, kana or Hangul in English, Cyrillic
   in German, kana in Chinese...), by Unicode script; a script that the turn's anchor text uses too is allowed (an
   English reference quoting a Chinese name).
-- `source_words`: in a turn written in Chinese, Japanese or Korean, a run of 3+ Latin-script words that its anchor text
-  does not hold (untranslated English, pinyin); in a turn in another language, a run of 3+ words of the source (3+
-  letters each) that the reference does not hold either: the allowance for names, numbers and loanwords a
-  Latin-script pair shares. A third-language answer is checked against the answer it translates, less its
-  capitalised words (names). Back-translations are in the source language and skip it.
+- `source_words`: in a turn written in Chinese, Japanese or Korean, a run of 3+ Latin-script words, not all
+  capitalised, that its anchor text does not hold (untranslated English, pinyin); in a turn in another language, a
+  run of 3+ words of the source (3+ letters each) that the reference does not hold either. The allowance for names in
+  Latin-script pairs: words capitalised in the source or shared by source and reference neither count nor break a
+  run. A third-language answer is checked against the answer it translates, less its capitalised words.
+  Back-translations are in the source language and skip it.
 
 The anchor is the reference for target-language turns and the source for back-translations; a third-language answer
 has none for scripts, and the source and reference for Latin words. Reasons: `turn{N}_source_script`,
@@ -48,6 +49,11 @@ def class_pattern(lang: str) -> str:
     """Any one letter of the scripts `lang` is not written in: does the anchor use them too?"""
     own = LANGUAGE_SCRIPTS.get(lang, set())
     return "[" + "".join(SCRIPTS[s] for s in SCRIPTS if s not in own) + "]"
+
+
+def is_name(run: str) -> bool:
+    """Every word capitalised: a name or a title ("Optimals Hydra Radiance"), not untranslated text."""
+    return all(w[:1].isupper() for w in run.replace("-", " ").split())
 
 
 def word_runs(answer: list[str], leftover: set[str], names: set[str], n: int = 3) -> bool:
@@ -95,6 +101,7 @@ class SourceScript(DialogueFilter):
             reference_words=pl.col("reference").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
             previous_words=pl.col("previous").fill_null("").str.to_lowercase().str.extract_all(r"\p{L}{3,}"),
             previous_names=pl.col("previous").fill_null("").str.extract_all(r"\p{Lu}\p{L}{2,}"),
+            source_names=pl.col("source").str.extract_all(r"\p{Lu}\p{L}{2,}"),
         )
         reasons = []
         for row in frame.iter_rows(named=True):
@@ -114,12 +121,12 @@ class SourceScript(DialogueFilter):
             return False
         if row["latin_runs"] is not None:  # a CJK-language turn: Latin text its anchor does not hold
             anchor = row["anchor"].casefold()
-            return any(run.casefold() not in anchor for run in row["latin_runs"])
+            return any(run.casefold() not in anchor and not is_name(run) for run in row["latin_runs"])
         if row["kind"] == "third_language":  # words of the answer it translates, less capitalised ones (names)
             names = {w.lower() for w in row["previous_names"]}
             leftover = set(row["previous_words"]) - names
-        else:
-            names = set(row["source_words"]) & set(row["reference_words"])
+        else:  # names: capitalised in the source, or in both the source and the reference
+            names = (set(row["source_words"]) & set(row["reference_words"])) | {w.lower() for w in row["source_names"]}
             leftover = set(row["source_words"]) - names
         if row["kind"] is not None:  # words the user quoted (the first request quotes the whole source)
             leftover -= set(row["request"].lower().split())

@@ -103,7 +103,7 @@ def test_a_back_translation_into_the_source_is_not_source_script():
 
 
 def test_untranslated_source_words_with_an_allowance_for_names():
-    half_german = dialogue(["The committee wird seinen Abschlussbericht next week in Geneva present."])
+    half_german = dialogue(["The committee wird seinen Abschlussbericht nächste Woche in Geneva present."])
     names = dialogue(["Only goalkeeper Dinah Eckerle was on form from the start and prevented worse with saves."],
                      source="Lediglich Torfrau Dinah Eckerle war sofort auf Betriebstemperatur und verhinderte "
                             "mit einigen Paraden Schlimmeres.",
@@ -200,3 +200,24 @@ def test_a_short_chinese_translation_worded_unlike_its_reference_is_faithful():
     unrelated = dialogue(["今天的天气非常好，我们去公园散步吧。"], source="I will be happy to assist you.",
                          reference="我很高兴能帮到您。", src_lang="en", tgt_lang="zh")
     assert run("faithfulness", [d, unrelated]) == [None, "turn1_unfaithful"]
+
+
+# --- the labelled dialogues (tests/data/dialogue_labels.md) ------------------------------------------------------
+
+def test_the_default_filters_on_the_labelled_dialogues():
+    import json
+    from pathlib import Path
+
+    from redraft.types import row_to_document
+
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "dialogue_labels.jsonl").open()]
+    docs = [row_to_document({k: v for k, v in r.items() if k not in ("label", "note", "origin")}) for r in rows]
+    kept = [True] * len(docs)
+    for step in build_filters("default", "und", "und", "dialogue"):
+        alive = [i for i, k in enumerate(kept) if k]
+        for i, verdict in zip(alive, step.filter_batch([docs[i] for i in alive])):
+            kept[i] = verdict is True
+    good = [k for k, r in zip(kept, rows) if r["label"] == "good"]
+    junk = [k for k, r in zip(kept, rows) if r["label"] == "junk"]
+    assert len(good) >= 100 and len(junk) >= 100
+    assert sum(good) / len(good) >= 0.95 and not any(junk)
