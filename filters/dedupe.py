@@ -1,26 +1,45 @@
-"""Dedupe steps for a recipe's `dedupe:` section: exact duplicates after normalisation, then MinHash LSH near
-duplicates. The runner runs them in ONE task over all kept items, in input order: the first item of each group is
-kept, later ones are dropped with reason `duplicate` / `near_duplicate`. Only hashes are held in memory, in numpy
-arrays: 8 bytes an item for exact dedupe, about 112 for near dedupe (minhash.py).
+"""Dedupe as three sharded stages, the shape of datatrove's MinHash dedupe, so that no task holds the corpus.
+
+A recipe's `dedupe:` section drops exact duplicates after normalisation (reason `duplicate`) and, with `near: true`,
+MinHash LSH near duplicates (reason `near_duplicate`, minhash.py). Of each group the item with the smallest input
+position is kept: its place in the input as read (file order, then row order), carried in `POSITION` from the
+reader. That does not depend on the executor, the task count or the order tasks finish in.
+
+1. `DedupeSignatures` (one task per input shard): each item's 64-bit content hash and, for near dedupe, its LSH band
+   keys with its packed signature, appended to one file per bucket (a hash range, one per task of stage 2).
+2. `DedupeBuckets` (task b owns bucket b): reads bucket b from every task's files, sorts, and in every group of equal
+   hash (equal band key) marks each item that is not the group's first (and, for near dedupe, whose signature agrees
+   with the first's). The marked input positions go to one file per input shard.
+3. `DedupeFilter` (one task per input shard): drops the marked items of its shard.
+
+An item can be both an exact and a near duplicate: it is counted once, as `duplicate`. Memory per task falls as
+1/tasks: stage 2 holds its bucket (16 bytes an item for exact dedupe, ~48 bytes an item and band for near dedupe),
+stage 3 the marked positions of its shard.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import Literal
+import os
+from pathlib import Path
 
 import numpy as np
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.utils.batching import batched
 
 from redraft.errors import UsageError
+from redraft.types import POSITION
 
 from .config import DedupeConfig, DedupeField
-from .sorted_runs import MISSING, SortedRuns
+from .minhash import MinHashLSH, near_dedupe_text
 from .text import normalize
 
-Kind = Literal["pair", "dialogue"]
+EXACT = np.dtype([("hash", "<u8"), ("pos", "<u8"), ("task", "<u4")])
+
+
+def near_dtype(packed_bytes: int) -> np.dtype:
+    return np.dtype([("key", "<u4"), ("band", "u1"), ("pos", "<u8"), ("task", "<u4"), ("sig", "u1", (packed_bytes,))])
 
 
 def dedupe_text(doc: Document) -> str:
@@ -32,26 +51,11 @@ def dedupe_text(doc: Document) -> str:
     return "\x1f".join(parts)
 
 
-class ExactDedupe(BaseFilter):
-    """Drops an item whose normalised content (see `dedupe_text`) was already seen. Reason `duplicate`."""
-    name = "exact_dedupe"
+def content_hashes(docs: list[Document]) -> np.ndarray:
+    import hashlib
 
-    def __init__(self, exclusion_writer=None, batch_size: int = 4096):
-        super().__init__(exclusion_writer, batch_size)
-        self.seen = SortedRuns()  # 64-bit content hashes
-
-    def filter_batch(self, batch: list[Document]):
-        keys = np.array([int.from_bytes(hashlib.blake2b(dedupe_text(d).encode("utf-8"), digest_size=8).digest())
-                         for d in batch], np.uint64)
-        uniq, first = np.unique(keys, return_index=True)
-        seen = self.seen.first(uniq) != MISSING
-        self.seen.add(uniq[~seen])
-        new = np.zeros(len(batch), bool)
-        new[first[~seen]] = True  # the first of its kind in the batch, and not seen before
-        return [True if n else (False, "duplicate") for n in new]
-
-    def filter(self, doc: Document):
-        return self.filter_batch([doc])[0]
+    return np.array([int.from_bytes(hashlib.blake2b(dedupe_text(d).encode("utf-8"), digest_size=8).digest())
+                     for d in docs], np.uint64)
 
 
 def resolve(cfg: DedupeField) -> DedupeConfig | None:
@@ -62,25 +66,155 @@ def resolve(cfg: DedupeField) -> DedupeConfig | None:
     return cfg
 
 
-def build_dedupe(cfg: DedupeField, kind: Kind) -> list[PipelineStep]:
-    """Dedupe steps for the `dedupe` field: `false` → none; `default`/`true` → DedupeConfig() (exact only);
-    `near: true` adds MinHash LSH near-dedupe (filters/minhash.py) after the exact step. Bad near-dedupe settings
-    raise UsageError."""
-    cfg = resolve(cfg)
-    if cfg is None:
-        return []
-    steps: list[PipelineStep] = []
-    if cfg.exact:
-        steps.append(ExactDedupe())
-    if cfg.near:
-        from .minhash import NearDedupe
+def make_lsh(cfg: DedupeConfig) -> MinHashLSH:
+    try:
+        return MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, bands=cfg.bands, rows=cfg.rows)
+    except ValueError as e:
+        raise UsageError(f"dedupe: {e}") from None
 
+
+def _write_atomic(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+class DedupeSignatures(PipelineStep):
+    """Stage 1: per input shard, hash records appended to one file per bucket (`world_size` buckets)."""
+
+    type = "🫂 - DEDUP"
+    name = "dedupe signatures"
+
+    def __init__(self, cfg: DedupeConfig, folder: str, batch_size: int = 4096):
+        super().__init__()
+        self.cfg, self.folder, self.batch_size = cfg, str(folder), batch_size
+        if cfg.near:
+            make_lsh(cfg)  # bad settings fail before any task starts
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        folder = Path(self.folder) / "signatures"
+        folder.mkdir(parents=True, exist_ok=True)
+        lsh = make_lsh(self.cfg) if self.cfg.near else None
+        kinds = [k for k, on in (("exact", self.cfg.exact), ("near", self.cfg.near)) if on]
+        # truncated at the start, so a task re-run after a crash does not append twice
+        files = {(k, b): open(folder / f"{k}-{rank:05d}-{b:05d}.bin", "wb") for k in kinds for b in range(world_size)}
         try:
-            steps.append(NearDedupe(**near_params(cfg)))
-        except ValueError as e:
-            raise UsageError(f"dedupe: {e}") from None
-    return steps
+            for batch in batched(data or (), self.batch_size):
+                pos = np.array([d.metadata[POSITION] for d in batch], np.uint64)
+                self.stat_update("items", value=len(batch))
+                if self.cfg.exact:
+                    rec = np.empty(len(batch), EXACT)
+                    rec["hash"], rec["pos"], rec["task"] = content_hashes(batch), pos, rank
+                    self._append(files, "exact", rec, rec["hash"] % np.uint64(world_size))
+                if lsh is not None:
+                    sig = lsh.hasher.signatures([near_dedupe_text(d) for d in batch])
+                    keys, packed = lsh.band_keys(sig), lsh.pack(sig)
+                    rec = np.empty((len(batch), lsh.bands), near_dtype(lsh.packed_bytes))
+                    rec["key"], rec["band"] = keys, np.arange(lsh.bands, dtype=np.uint8)[None]
+                    rec["pos"], rec["task"], rec["sig"] = pos[:, None], rank, packed[:, None, :]
+                    rec = rec.reshape(-1)
+                    self._append(files, "near", rec, (rec["key"].astype(np.uint64) + rec["band"]) % np.uint64(world_size))
+        finally:
+            for f in files.values():
+                f.close()
+        return
+        yield
+
+    @staticmethod
+    def _append(files: dict, kind: str, rec: np.ndarray, bucket: np.ndarray) -> None:
+        order = np.argsort(bucket, kind="stable")
+        bucket, rec = bucket[order], rec[order]
+        bounds = np.flatnonzero(np.diff(bucket)) + 1
+        for start, part in zip(np.concatenate(([0], bounds)), np.split(rec, bounds)):
+            if len(part):
+                part.tofile(files[(kind, int(bucket[start]))])
 
 
-def near_params(cfg: DedupeConfig) -> dict:
-    return dict(threshold=cfg.threshold, num_perm=cfg.num_perm, bands=cfg.bands, rows=cfg.rows)
+class DedupeBuckets(PipelineStep):
+    """Stage 2: task b reads bucket b of every stage-1 task and marks the duplicates in it."""
+
+    type = "🫂 - DEDUP"
+    name = "dedupe buckets"
+
+    def __init__(self, cfg: DedupeConfig, folder: str):
+        super().__init__()
+        self.cfg, self.folder = cfg, str(folder)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        folder = Path(self.folder)
+        marked: dict[str, np.ndarray] = {}
+        if self.cfg.exact:
+            rec = self._read("exact", EXACT, rank, world_size)
+            rec = rec[np.lexsort((rec["pos"], rec["hash"]))]
+            later = np.zeros(len(rec), bool)
+            later[1:] = rec["hash"][1:] == rec["hash"][:-1]
+            marked["exact"] = rec[later]
+        if self.cfg.near:
+            lsh = make_lsh(self.cfg)
+            rec = self._read("near", near_dtype(lsh.packed_bytes), rank, world_size)
+            rec = rec[np.lexsort((rec["pos"], rec["key"], rec["band"]))]
+            starts = np.ones(len(rec), bool)
+            starts[1:] = (rec["key"][1:] != rec["key"][:-1]) | (rec["band"][1:] != rec["band"][:-1])
+            first = np.maximum.accumulate(np.where(starts, np.arange(len(rec)), 0))
+            cand = np.flatnonzero(~starts)
+            near = cand[lsh.is_near(rec["sig"][cand], rec["sig"][first[cand]])] if len(cand) else cand
+            marked["near"] = rec[near]
+        out = folder / "marked"
+        out.mkdir(parents=True, exist_ok=True)
+        for task in range(world_size):
+            _write_atomic(out / f"{rank:05d}-{task:05d}.npz",
+                          **{k: np.unique(v["pos"][v["task"] == task]) for k, v in marked.items()})
+        self.stat_update("marked", value=sum(len(v) for v in marked.values()))
+        return
+        yield
+
+    def _read(self, kind: str, dtype: np.dtype, bucket: int, world_size: int) -> np.ndarray:
+        folder = Path(self.folder) / "signatures"
+        parts = [np.fromfile(folder / f"{kind}-{task:05d}-{bucket:05d}.bin", dtype) for task in range(world_size)]
+        return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+class DedupeFilter(BaseFilter):
+    """Stage 3: drops the items of this shard that stage 2 marked (reason `duplicate` or `near_duplicate`)."""
+
+    name = "dedupe"
+
+    def __init__(self, folder: str, exclusion_writer=None, batch_size: int = 4096):
+        super().__init__(exclusion_writer, batch_size)
+        self.folder = str(folder)
+        self.exact = self.near = np.empty(0, np.uint64)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        exact, near = [], []
+        for f in sorted((Path(self.folder) / "marked").glob(f"*-{rank:05d}.npz")):
+            with np.load(f) as z:
+                exact.append(z["exact"]) if "exact" in z else None
+                near.append(z["near"]) if "near" in z else None
+        self.exact = np.unique(np.concatenate(exact)) if exact else np.empty(0, np.uint64)
+        self.near = np.unique(np.concatenate(near)) if near else np.empty(0, np.uint64)
+        yield from super().run(data, rank, world_size)
+
+    def filter_batch(self, batch: list[Document]):
+        pos = np.array([d.metadata[POSITION] for d in batch], np.uint64)
+        exact, near = _member(pos, self.exact), _member(pos, self.near)
+        return [(False, "duplicate") if e else (False, "near_duplicate") if n else True for e, n in zip(exact, near)]
+
+    def filter(self, doc: Document):
+        return self.filter_batch([doc])[0]
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    if not len(sorted_set):
+        return np.zeros(len(values), bool)
+    at = np.searchsorted(sorted_set, values).clip(max=len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def dedupe_stages(cfg: DedupeField, folder: str) -> tuple[list[PipelineStep], list[PipelineStep], BaseFilter] | None:
+    """The steps of the three stages for the `dedupe` field (`false` → None). Each stage runs with as many tasks as
+    the stage that wrote its input; stage 1 and 3 read that input, stage 2 reads only stage 1's files."""
+    cfg = resolve(cfg)
+    if cfg is None or not (cfg.exact or cfg.near):
+        return None
+    return [DedupeSignatures(cfg, folder)], [DedupeBuckets(cfg, folder)], DedupeFilter(folder)

@@ -4,11 +4,9 @@ Shingles are token bigrams, where a token is a word or a single CJK character (s
 bigrams) over the lower-cased text; a one-token text is its own shingle, so even one-word items are compared.
 Tokenising and hashing run in polars, MinHash and banding in numpy, batch by batch.
 
-The index is built for a single pass in input order: an item is a near duplicate when one of its LSH bands matches
-the band of an earlier item (any earlier item, kept or not) and their signatures agree on at least `threshold`
-minus `margin` of the hashes; the first item of every group is kept. Memory per item, with no Python object per item:
-the signature at 4 bits a hash (`num_perm / 2` bytes) plus 8 bytes per band in sorted numpy runs (sorted_runs.py):
-112 bytes with the defaults, 1.1 GB for 10M items.
+An item is a near duplicate when one of its LSH band keys equals that of an earlier item (the earliest one with
+that key, kept or not) and their signatures agree on at least `threshold` minus `margin` of the hashes. The sharded
+stages that apply this to a whole corpus are in dedupe.py.
 """
 
 from __future__ import annotations
@@ -16,15 +14,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
-
-from .sorted_runs import MISSING, SortedRuns
 
 TOKEN = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]|[\p{L}\p{N}]+"
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SEED = 1234
-BLOCK = 1 << 20  # signatures per storage block
-MAX_ITEMS = 2**32 - 1  # item ids share a uint64 with a 32-bit band key
 
 
 def shingle_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,9 +66,11 @@ class MinHasher:
         return out
 
 
-class NearDuplicateIndex:
-    """Streaming MinHash LSH: `check(texts)` says, for each text in order, which earlier text (this batch or
-    before) it nearly duplicates, or -1."""
+class MinHashLSH:
+    """MinHash signatures cut into LSH bands, and the similarity estimate that confirms a band match.
+
+    Two items are compared when one of their `bands` band keys (a 32-bit hash of `rows` signature values) is equal;
+    they are near duplicates when their signatures agree on at least `threshold - margin` of the hashes."""
 
     def __init__(self, threshold: float = 0.8, num_perm: int = 64, bands: int = 10, rows: int = 4,
                  margin: float = 0.05, seed: int = 42):
@@ -84,15 +79,16 @@ class NearDuplicateIndex:
         self.threshold, self.num_perm, self.bands, self.rows, self.margin = threshold, num_perm, bands, rows, margin
         self.hasher = MinHasher(num_perm, seed)
         self.band_mix = np.random.default_rng(seed + 1).integers(1, 2**63, (bands, rows), dtype=np.uint64) | 1
-        # per band: (32-bit band key << 32) | item id, for the first item seen with that key
-        self.index = [SortedRuns() for _ in range(bands)]
-        self.blocks: list[np.ndarray] = []  # the packed signatures, BLOCK items each (never copied to grow)
-        self.count = 0
+
+    @property
+    def packed_bytes(self) -> int:
+        return (self.num_perm + 1) // 2
 
     def band_keys(self, sig: np.ndarray) -> np.ndarray:
+        """uint32 [n, bands]"""
         parts = sig[:, : self.bands * self.rows].reshape(len(sig), self.bands, self.rows).astype(np.uint64)
         with np.errstate(over="ignore"):
-            return (parts * self.band_mix[None]).sum(axis=2, dtype=np.uint64) >> np.uint64(32)
+            return ((parts * self.band_mix[None]).sum(axis=2, dtype=np.uint64) >> np.uint64(32)).astype(np.uint32)
 
     def pack(self, sig: np.ndarray) -> np.ndarray:
         """4 bits per hash, two to a byte: agreement is estimated with 1/16 chance collisions, which the estimate
@@ -107,55 +103,8 @@ class NearDuplicateIndex:
         agree = ((x & 0x0F) == 0).sum(axis=-1) + ((x & 0xF0) == 0).sum(axis=-1) - self.num_perm % 2
         return (agree / self.num_perm - 1 / 16) / (1 - 1 / 16)
 
-    def store(self, packed: np.ndarray) -> None:
-        at, stored = self.count, 0
-        while stored < len(packed):
-            block, row = divmod(at, BLOCK)
-            if block == len(self.blocks):
-                self.blocks.append(np.empty((BLOCK, packed.shape[1]), np.uint8))
-            n = min(BLOCK - row, len(packed) - stored)
-            self.blocks[block][row: row + n] = packed[stored: stored + n]
-            at, stored = at + n, stored + n
-
-    def stored(self, ids: np.ndarray) -> np.ndarray:
-        out = np.empty((len(ids), self.blocks[0].shape[1]), np.uint8)
-        block = ids // BLOCK
-        for b in np.unique(block):
-            rows = block == b
-            out[rows] = self.blocks[b][ids[rows] % BLOCK]
-        return out
-
-    def check(self, texts: list[str]) -> np.ndarray:
-        n = len(texts)
-        if self.count + n > MAX_ITEMS:
-            raise ValueError(f"near dedupe holds at most {MAX_ITEMS} items")
-        sig = self.hasher.signatures(texts)
-        packed = self.pack(sig)
-        keys = self.band_keys(sig)
-        ids = np.arange(self.count, self.count + n, dtype=np.int64)
-        self.store(packed)
-        dup_of = np.full(n, -1, np.int64)
-        for band in range(self.bands):
-            k = keys[:, band]
-            found = self.index[band].first(k, shift=32)
-            earlier = np.where(found == MISSING, -1, (found & np.uint64(0xFFFFFFFF)).astype(np.int64))
-            # within the batch: the first item with this key
-            uniq, first = np.unique(k, return_index=True)
-            first_in_batch = ids[first][np.searchsorted(uniq, k)]
-            cand = np.where(earlier >= 0, earlier, np.where(first_in_batch < ids, first_in_batch, -1))
-            todo = (cand >= 0) & (dup_of < 0)
-            if todo.any():
-                sim = self.similarity(packed[todo], self.stored(cand[todo]))
-                ok = sim >= self.threshold - self.margin
-                dup_of[np.flatnonzero(todo)[ok]] = cand[todo][ok]
-            new = (earlier < 0) & (first_in_batch == ids)
-            self.index[band].add((k[new] << np.uint64(32)) | ids[new].astype(np.uint64))
-        self.count += n
-        return dup_of
-
-    @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in self.blocks) + sum(i.nbytes for i in self.index)
+    def is_near(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.similarity(a, b) >= self.threshold - self.margin
 
 
 def near_dedupe_text(doc: Document) -> str:
@@ -167,25 +116,3 @@ def near_dedupe_text(doc: Document) -> str:
     else:
         parts.append(m.get("reference_text") or "")
     return "\n".join(parts)
-
-
-class NearDedupe(BaseFilter):
-    """Drops items whose MinHash-estimated Jaccard similarity (token-bigram shingles, CJK by character) to an
-    earlier item reaches `threshold`. Reason `near_duplicate`."""
-    name = "near_dedupe"
-
-    def __init__(self, threshold: float = 0.8, num_perm: int = 64, bands: int = 10, rows: int = 4,
-                 margin: float = 0.05, exclusion_writer=None, batch_size: int = 4096):
-        super().__init__(exclusion_writer, batch_size)
-        self.params = dict(threshold=threshold, num_perm=num_perm, bands=bands, rows=rows, margin=margin)
-        NearDuplicateIndex(**self.params)  # validate now, build at run time
-        self.index: NearDuplicateIndex | None = None
-
-    def filter_batch(self, batch: list[Document]):
-        if self.index is None:
-            self.index = NearDuplicateIndex(**self.params)
-        dup_of = self.index.check([near_dedupe_text(d) for d in batch])
-        return [True if j < 0 else (False, "near_duplicate") for j in dup_of]
-
-    def filter(self, doc: Document):
-        return self.filter_batch([doc])[0]

@@ -1,11 +1,12 @@
 """Runs a recipe, or a curation command, as datatrove pipelines and publishes the output directory.
 
-Stage 1 (`executor.tasks` shards): read → count → pair filters → synthesise → dialogue filters → LLM judge (when the
-recipe has one) → stage files.
-Stage 2 (one task, so dedupe sees everything): stage files → dedupe → `data/` shards.
-Everything lands in `OUT/.redraft/work-KEY/` first (KEY: the resolved recipe and the input files); datatrove skips
-the tasks already completed there, the synthesis cache skips the teacher calls already made, and `publish` copies the
-finished parts into `OUT` only once both stages succeeded.
+Every stage runs as `executor.tasks` tasks on the recipe's executor (recipes/executors.py: local, Ray or Slurm):
+1. read → count → pair filters → synthesise → dialogue filters → LLM judge (when the recipe has one) → stage rows;
+2.-4. dedupe (filters/dedupe.py): signatures → buckets → filter → `data/` shards.
+Without dedupe, stage 1 writes `data/` itself. Everything lands in `OUT/.redraft/work-KEY/` first (KEY: the resolved
+recipe and the input files); datatrove skips the tasks already completed there, the synthesis cache skips the teacher
+calls already made (it is shared by every task, executor and task count), and `publish` copies the finished parts
+into `OUT` only once every stage succeeded.
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ from typing import Literal
 
 import yaml
 
-from datatrove.executor import LocalPipelineExecutor
 from loguru import logger
 
 from redraft.card import dataset_card
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
-from redraft.filters.dedupe import build_dedupe
+from redraft.filters.dedupe import dedupe_stages
 from redraft.filters.judge import JudgeDialogues, resolve_judge
 from redraft.export import write_formats
 from redraft.filters.registry import build_filters
 from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
-                            rows_writer)
+                            rows_writer, stage_writer)
 from redraft.portable_paths import portable_path, portable_recipe_yaml
-from redraft.readers import ItemReader, checked_sample
-from redraft.recipes.schema import Recipe, load_recipe, resolve_path
+from redraft.readers import ItemReader, StageReader, checked_sample
+from redraft.recipes.executors import Stage, run_stages
+from redraft.recipes.schema import ExecutorConfig, Recipe, load_recipe, resolve_path
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 
 Kind = Literal["pair", "dialogue"]
@@ -60,25 +61,31 @@ def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list
     return steps
 
 
-def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, dedupe, tasks: int = 1,
-             workers: int = 1) -> tuple[Path, dict]:
-    """Run both stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
+def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, dedupe, executor: ExecutorConfig,
+             name: str) -> tuple[Path, dict]:
+    """Run the stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
     state = out / STATE_DIR
     if fresh and state.exists():
         shutil.rmtree(state)
     work = state / f"work-{key}"
     staging = work / "staging"
     rejected = staging / "rejected"
-    stage1_dir = work / "stage1"
-    stage1_dir.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     schema = DIALOGUE_SCHEMA if kind == "dialogue" else PAIR_SCHEMA
-
-    pipeline1 = [*stage1(state, rejected, work / "counts"), rows_writer(stage1_dir, schema)]
-    LocalPipelineExecutor(pipeline1, tasks=tasks, workers=workers, logging_dir=str(work / "logs-stage1")).run()
-
-    pipeline2 = [ItemReader(str(stage1_dir), "parquet"), *_with_rejects(build_dedupe(dedupe, kind), rejected, "z", kind),
-                 rows_writer(staging / "data", schema)]
-    LocalPipelineExecutor(pipeline2, tasks=1, workers=1, logging_dir=str(work / "logs-stage2")).run()
+    first = stage1(state, rejected, work / "counts")
+    tasks = executor.tasks
+    dedupe_steps = dedupe_stages(dedupe, str(work / "dedupe"))
+    if dedupe_steps is None:
+        stages = [Stage(name, [*first, rows_writer(staging / "data", schema)], tasks)]
+    else:
+        signatures, buckets, drop = dedupe_steps
+        drop.exclusion_writer = rejected_writer(rejected, "z00-dedupe", schema)
+        rows = work / "rows"
+        stages = [Stage(name, [*first, stage_writer(rows, schema)], tasks),
+                  Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
+                  Stage("dedupe-buckets", buckets, tasks),
+                  Stage("dedupe-filter", [StageReader(str(rows)), drop, rows_writer(staging / "data", schema)], tasks)]
+    run_stages(stages, executor, work)
     ensure_nonempty(staging / "data", schema)
     rejected.mkdir(parents=True, exist_ok=True)
     return staging, funnel(work / "counts", staging / "data", rejected)
@@ -118,6 +125,11 @@ def _source_path(path: str | None, recipe_file: Path) -> str | None:
     return str(beside) if beside.exists() else path
 
 
+def _absolute(path: str | None) -> str | None:
+    """A local input path as seen from any task's working folder; a Hub dataset id as it is."""
+    return str(Path(path).absolute()) if path and Path(path).exists() else path
+
+
 def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = None,
                    limit: int | None = None) -> Recipe:
     """Load a recipe with overrides and command-line options applied, its source paths resolved."""
@@ -140,8 +152,8 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 
     r = prepare_recipe(recipe, overrides, output, limit)
     src = r.source
-    reader = ItemReader(src.path, src.format, src.src_lang, src.tgt_lang, src.target_path, src.source_column,
-                        src.target_column, src.split, src.limit)
+    reader = ItemReader(_absolute(src.path), src.format, src.src_lang, src.tgt_lang, _absolute(src.target_path),
+                        src.source_column, src.target_column, src.split, src.limit)
     checked_sample(reader, src.path)  # no rows, or pairs in other languages than declared: exit 2, nothing paid
     # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
     # count gives the progress display its ETA and projected cost.
@@ -157,16 +169,16 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
         return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
                 *_with_rejects(dialogue_steps, rejected, "b", "dialogue")]
 
-    out = Path(r.output.path)
+    out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
     key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
-    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor.tasks, r.executor.workers)
+    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize")
     return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
                    r.output.license, r.output.formats)
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
            fresh: bool = False, title: str | None = None, judge: JudgeConfig | None = None,
-           read: dict | None = None) -> Path:
+           read: dict | None = None, executor: ExecutorConfig | None = None) -> Path:
     """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters → LLM judge (dialogues,
     when `judge` is given with a teacher config) → dedupe → OUT. `read`: ItemReader options (`chat_format`, ...)."""
     src_lang = tgt_lang = None
@@ -174,7 +186,8 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
         if langs.count("-") != 1:
             raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
         src_lang, tgt_lang = langs.split("-")
-    reader = ItemReader(input_path, src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
+    executor = executor or ExecutorConfig()
+    reader = ItemReader(_absolute(input_path), src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
     first = checked_sample(reader, input_path)[0]  # no rows, or pairs in other languages than declared: exit 2
     kind: Kind = "dialogue" if first is not None and "messages" in first.metadata else "pair"
     if first is not None:
@@ -185,10 +198,10 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
         raise UsageError(f"{input_path}: the judge scores dialogues, and this input holds parallel pairs")
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        judged = [JudgeDialogues(judge, str(state))] if judge else []
+        judged = [JudgeDialogues(judge, str(state), workers=executor.workers)] if judge else []
         return [reader, CountItems(counts), *_with_rejects(steps + judged, rejected, "a", kind)]
 
-    out_dir = Path(out)
+    out_dir = Path(out).absolute()
     # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
     record = {"command": "dedupe" if not filters and not judge else "filter", "input": portable_path(input_path),
               "langs": f"{src_lang}-{tgt_lang}",
@@ -199,7 +212,8 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     if read:
         record["read"] = read
     description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
-    key = _work_key(description, [input_path])
-    staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe)
+    key = _work_key(description + executor.model_dump_json(), [input_path])
+    staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe, executor,
+                              "filter" if record["command"] == "filter" else "read")
     return _finish(staging, out_dir, stats, title or out_dir.name, kind,
                    [lang for lang in (src_lang, tgt_lang) if lang], description)

@@ -48,13 +48,49 @@ class OutputConfig(BaseModel):
     formats: list[Literal["sharegpt", "alpaca", "messages"]] = []
 
 
-class ExecutorConfig(BaseModel):
-    """How datatrove runs the stages: `tasks` shards of the input, `workers` processes at a time."""
+class RayConfig(BaseModel):
+    """`executor.kind: ray`: an existing Ray cluster (`ray start --head`), reached at `address`."""
 
     model_config = ConfigDict(extra="forbid")
 
+    address: str = "auto"  # "auto" (RAY_ADDRESS or the local head), "host:port", or "local" for an in-process Ray
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+
+
+class SlurmConfig(BaseModel):
+    """`executor.kind: slurm`: every stage becomes a Slurm job array, each stage depending on the one before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partition: str | None = None  # default: the cluster's default partition
+    time: str = "04:00:00"  # per task, sbatch's --time format
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+    qos: str | None = None
+    venv_path: str | None = None  # the `activate` script of a virtualenv every node can read
+    condaenv: str | None = None  # or a conda environment by name
+    sbatch_args: dict[str, Any] = {}  # more `#SBATCH --key=value` lines (account, constraint, ...)
+    job_name: str = "redraft"
+
+    @model_validator(mode="after")
+    def _one_environment(self):
+        if self.venv_path and self.condaenv:
+            raise ValueError("venv_path and condaenv: give one of them")
+        return self
+
+
+class ExecutorConfig(BaseModel):
+    """How datatrove runs the stages: `tasks` shards of the input (every stage, dedupe included, runs as many tasks),
+    `workers` of them at a time, on this machine (`local`), a Ray cluster or a Slurm cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "ray", "slurm"] = "local"
     tasks: int = Field(1, ge=1)
     workers: int = Field(1, ge=1)
+    ray: RayConfig = RayConfig()
+    slurm: SlurmConfig = SlurmConfig()
 
 
 class Recipe(BaseModel):

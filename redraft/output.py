@@ -20,7 +20,7 @@ from datatrove.pipeline.writers.parquet import ParquetWriter
 
 from redraft.chat_formats import CHAT_FORMATS
 from redraft.errors import UsageError
-from redraft.types import document_to_row, rejected_schema
+from redraft.types import POSITION, document_to_row, rejected_schema, staged_schema
 
 STATE_DIR = ".redraft"  # response cache and work files; never published
 PUBLISHED = ("data", "rejected", "plots", "README.md", "recipe.yaml", "stats.json", *CHAT_FORMATS)  # + output.formats
@@ -40,6 +40,17 @@ def _rejected_row(writer, doc) -> dict:
 def rows_writer(folder: Path, schema: pa.Schema, max_file_mb: int = 512) -> ParquetWriter:
     return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=_row, schema=schema,
                          max_file_size=max_file_mb * 2**20, batch_size=500)
+
+
+def _staged_row(writer, doc) -> dict:
+    return document_to_row(doc) | {POSITION: doc.metadata[POSITION]}
+
+
+def stage_writer(folder: Path, schema: pa.Schema) -> ParquetWriter:
+    """Rows handed from one stage to the next: one `RANK.parquet` per task (rewritten whole when a task re-runs),
+    with each item's input position."""
+    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=_staged_row,
+                         schema=staged_schema(schema), batch_size=500, max_file_size=-1)
 
 
 def rejected_writer(folder: Path, name: str, schema: pa.Schema) -> ParquetWriter:

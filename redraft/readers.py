@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from redraft.chat_formats import as_messages_row
 from redraft.errors import InputError, UsageError
 from redraft.json_array import is_json_array, json_array_rows
-from redraft.types import ParallelPair, pair_to_document, row_to_document
+from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
 
 FORMATS = ("tsv", "jsonl", "parquet", "text", "hf")
 # column pairs tried, in order, when the configured ones are absent
@@ -138,6 +139,25 @@ def _pick_columns(columns, source_column: str, target_column: str) -> tuple[str,
     return None
 
 
+class StageReader(PipelineStep):
+    """Reads back what `redraft.output.stage_writer` wrote: task `rank` reads the file task `rank` wrote."""
+
+    type = "📖 - READER"
+    name = "stage rows"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = str(folder)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        path = Path(self.folder) / f"{rank:05d}.parquet"
+        if not path.exists():  # a task that kept nothing writes no file
+            return
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield row_to_document(row)
+
+
 class ItemReader(PipelineStep):
     """Reads pairs or dialogues from `path` and yields Documents, `rank`'s share of them (every world_size-th)."""
 
@@ -160,6 +180,7 @@ class ItemReader(PipelineStep):
         for i, doc in enumerate(islice(self.read(), self.limit)):
             if i % world_size == rank:
                 self.stat_update("documents")
+                doc.metadata[POSITION] = i
                 yield doc
 
     def read(self):

@@ -78,6 +78,15 @@ DIALOGUE_SCHEMA = pa.schema([
 ])
 
 
+# An item's place in the input as read (file order, then row order). Dedupe keeps the smallest of each group, so the
+# kept rows do not depend on how the input was split into tasks. Carried through the stages, never published.
+POSITION = "_position"
+
+
+def staged_schema(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field(POSITION, pa.int64()))
+
+
 def rejected_schema(schema: pa.Schema) -> pa.Schema:
     return schema.append(pa.field("status", pa.string())).append(pa.field("reason", pa.string()))
 

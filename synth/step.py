@@ -16,7 +16,7 @@ from datatrove.utils.logging import logger
 
 from redraft.synth.engine import SynthesisEngine
 from redraft.synth.errors import TeacherError
-from redraft.types import dialogue_to_document, document_to_pair, reject
+from redraft.types import POSITION, dialogue_to_document, document_to_pair, reject
 
 
 class SynthesizeDialogues(PipelineStep):
@@ -54,7 +54,10 @@ class SynthesizeDialogues(PipelineStep):
                 rejected.write(reject(doc, "failed", outcome.reason), rank)
             return
         self.stat_update("dialogues")
-        yield dialogue_to_document(outcome)
+        out = dialogue_to_document(outcome)
+        if POSITION in doc.metadata:
+            out.metadata[POSITION] = doc.metadata[POSITION]
+        yield out
 
     def _record_usage(self, engine: SynthesisEngine) -> None:
         for role, usage in engine.budget.by_teacher.items():

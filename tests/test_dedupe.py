@@ -1,90 +1,127 @@
+import random
+
+import numpy as np
+import pytest
+
 from redraft.filters.config import DedupeConfig
-from redraft.filters.dedupe import build_dedupe
+from redraft.filters.dedupe import content_hashes, dedupe_stages
+from redraft.filters.minhash import MinHashLSH, near_dedupe_text
+from redraft.types import POSITION
 
 from filters_defects import doc
 from filters_dialogues import FIRST, dialogue
 
 
-def run_steps(steps, docs):
-    for step in steps:
-        docs = list(step.run(iter(docs)))
-    return [d.id for d in docs]
+def sharded_dedupe(cfg, docs, tasks: int, folder) -> dict[str, str]:
+    """The three dedupe stages run in-process as `tasks` tasks, each item in the shard an interleaving reader gives
+    it; returns id -> 'kept' or the drop reason."""
+    for i, d in enumerate(docs):
+        d.metadata[POSITION] = i
+    shards = [[d for i, d in enumerate(docs) if i % tasks == rank] for rank in range(tasks)]
+    signatures, buckets, drop = dedupe_stages(cfg, str(folder))
+    for rank in range(tasks):
+        list(signatures[0].run(iter(shards[rank]), rank, tasks))
+    for rank in reversed(range(tasks)):  # the order tasks run in does not matter
+        list(buckets[0].run(None, rank, tasks))
+    verdict = {}
+    for rank in range(tasks):
+        list(drop.run(iter(()), rank, tasks))  # loads this rank's marks
+        for d, r in zip(shards[rank], drop.filter_batch(shards[rank]) if shards[rank] else []):
+            verdict[d.id] = "kept" if r is True else r[1]
+    return verdict
 
 
-def test_exact_dedupe_after_normalisation_keeps_the_first():
+def kept(verdict: dict) -> list[str]:
+    return [k for k, v in verdict.items() if v == "kept"]
+
+
+def test_exact_dedupe_after_normalisation_keeps_the_first(tmp_path):
     docs = [doc("de", "en", "Guten Morgen, Welt!", "Good morning, world!", i=0),
             doc("de", "en", "Heute regnet es.", "It is raining today.", i=1),
             doc("de", "en", "guten  morgen welt", "Good morning world", i=2),
             doc("de", "fr", "Guten Morgen, Welt!", "Good morning, world!", i=3)]  # other direction: not a duplicate
-    steps = build_dedupe("default", "pair")
-    assert run_steps(steps, docs) == ["deen-0", "deen-1", "defr-3"]
+    v = sharded_dedupe("default", docs, 1, tmp_path)
+    assert sorted(kept(v)) == ["deen-0", "deen-1", "defr-3"] and v["deen-2"] == "duplicate"
 
 
-def test_dialogue_exact_dedupe_looks_at_turns():
+def test_dialogue_exact_dedupe_looks_at_turns(tmp_path):
     a, b, c = dialogue([FIRST], i=0), dialogue([FIRST.upper()], i=1), dialogue(["A different answer."], i=2)
-    assert run_steps(build_dedupe(DedupeConfig(exact=True), "dialogue"), [a, b, c]) == ["d0", "d2"]
+    assert sorted(kept(sharded_dedupe(DedupeConfig(exact=True), [a, b, c], 2, tmp_path))) == ["d0", "d2"]
 
 
 def test_dedupe_off():
-    assert build_dedupe(False, "pair") == []
+    assert dedupe_stages(False, "x") is None
+    assert dedupe_stages(DedupeConfig(exact=False, near=False), "x") is None
 
 
-def test_near_dedupe_short_and_cjk_texts_keep_the_first():
+def test_near_dedupe_short_and_cjk_texts_keep_the_first(tmp_path):
     docs = [doc("zh", "en", "我们明天早上九点在火车站见面吧", "Let's meet at the train station at nine tomorrow morning.", i=0),
             doc("zh", "en", "我们明天早上九点在火车站见面吧。", "Let us meet at the train station at nine tomorrow morning.", i=1),
             doc("zh", "en", "今天的天气非常好，适合去公园散步", "The weather is lovely today, good for a walk in the park.", i=2),
             doc("de", "en", "Danke", "Thanks", i=3), doc("de", "en", "Danke!", "Thanks!", i=4),
             doc("de", "en", "Bitte", "Please", i=5)]
-    steps = build_dedupe(DedupeConfig(exact=False, near=True), "pair")
-    assert run_steps(steps, docs) == ["zhen-0", "zhen-2", "deen-3", "deen-5"]
+    v = sharded_dedupe(DedupeConfig(exact=False, near=True), docs, 3, tmp_path)
+    assert sorted(kept(v)) == ["deen-3", "deen-5", "zhen-0", "zhen-2"]
+    assert v["zhen-1"] == v["deen-4"] == "near_duplicate"
 
 
-def test_near_dedupe_does_not_depend_on_batch_size():
-    import random
+def reference_dedupe(cfg: DedupeConfig, docs) -> dict[str, str]:
+    """The rule, one item at a time in input order, with Python sets: what the sharded stages must reproduce."""
+    lsh = MinHashLSH(cfg.threshold, cfg.num_perm, cfg.bands, cfg.rows)
+    hashes = content_hashes(docs)
+    sig = lsh.hasher.signatures([near_dedupe_text(d) for d in docs])
+    keys, packed = lsh.band_keys(sig), lsh.pack(sig)
+    seen, first_with_key, verdict = set(), {}, {}
+    for i, d in enumerate(docs):
+        near = any(lsh.is_near(packed[i], packed[first_with_key[(b, k)]])
+                   for b, k in enumerate(keys[i]) if (b, k) in first_with_key)
+        for b, k in enumerate(keys[i]):
+            first_with_key.setdefault((b, k), i)
+        verdict[d.id] = "duplicate" if hashes[i] in seen else "near_duplicate" if near else "kept"
+        seen.add(hashes[i])
+    return verdict
 
-    from redraft.filters.minhash import NearDedupe
 
+@pytest.fixture(scope="module")
+def noisy_docs():
     rng = random.Random(0)
     words = [f"w{i}" for i in range(300)]
-    base = [" ".join(rng.choices(words, k=20)) for _ in range(200)]
-    texts = base + [t + " extra" for t in base[:50]]
+    base = [" ".join(rng.choices(words, k=rng.choice([2, 5, 20]))) for _ in range(300)]
+    texts = base + [t + " extra" for t in base[:60]] + base[100:140]  # near copies and exact copies
     rng.shuffle(texts)
+    return texts
+
+
+@pytest.mark.parametrize("tasks", [1, 2, 5])
+def test_sharded_dedupe_matches_the_one_pass_rule_at_any_task_count(tmp_path, noisy_docs, tasks):
+    cfg = DedupeConfig(exact=True, near=True)
+    docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(noisy_docs)]
+    expected = reference_dedupe(cfg, [doc("de", "en", t, t, i=i) for i, t in enumerate(noisy_docs)])
+    got = sharded_dedupe(cfg, docs, tasks, tmp_path)
+    assert got == expected
+    counts = {r: list(got.values()).count(r) for r in ("duplicate", "near_duplicate")}
+    assert counts["duplicate"] >= 40 and counts["near_duplicate"] >= 15  # planted copies found (short texts + "extra" are not near)
+
+
+def test_near_dedupe_keeps_the_earliest_input_position_not_the_first_task(tmp_path):
+    texts = ["alpha beta gamma delta epsilon zeta eta theta", "one two three four five six seven eight",
+             "alpha beta gamma delta epsilon zeta eta theta iota"]
     docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(texts)]
-    kept = [run_steps([NearDedupe(batch_size=b)], docs) for b in (1, 7, 4096)]
-    assert kept[0] == kept[1] == kept[2]
-    assert len(kept[0]) <= 205  # about 50 planted near-duplicates dropped
+    # 2 tasks: item 2 (a near copy of item 0) sits in task 0 next to item 0, item 1 in task 1
+    v = sharded_dedupe(DedupeConfig(exact=False, near=True), docs, 2, tmp_path)
+    assert v == {"deen-0": "kept", "deen-1": "kept", "deen-2": "near_duplicate"}
+    v = sharded_dedupe(DedupeConfig(exact=False, near=True), docs[::-1], 2, tmp_path / "reversed")
+    assert v == {"deen-2": "kept", "deen-1": "kept", "deen-0": "near_duplicate"}
 
 
-def test_exact_dedupe_does_not_depend_on_batch_size():
-    from redraft.filters.dedupe import ExactDedupe
+def test_bucket_files_hold_each_item_once_per_band(tmp_path):
+    cfg = DedupeConfig(exact=True, near=True)
+    docs = [doc("de", "en", f"Satz Nummer {i}", f"Sentence number {i}", i=i) for i in range(50)]
+    sharded_dedupe(cfg, docs, 3, tmp_path)
+    from redraft.filters.dedupe import EXACT, near_dtype
 
-    docs = [doc("de", "en", f"Satz {i % 7}", f"Sentence {i % 7}", i=i) for i in range(30)]
-    kept = [run_steps([ExactDedupe(batch_size=b)], docs) for b in (1, 4, 100)]
-    assert kept[0] == kept[1] == kept[2] == [f"deen-{i}" for i in range(7)]
-
-
-def test_sorted_runs_find_the_first_entry_per_prefix_across_merges():
-    import numpy as np
-
-    from redraft.filters.sorted_runs import MISSING, SortedRuns
-
-    runs = SortedRuns()
-    for batch in range(40):  # enough adds for several merges
-        keys = np.arange(batch * 5, batch * 5 + 5, dtype=np.uint64)
-        runs.add((keys << np.uint64(32)) | np.uint64(batch))
-    runs.add(np.array([(3 << 32) | 99], np.uint64))  # a later entry for key 3 does not replace the first
-    assert len(runs.runs) < 10 and len(runs) == 201
-    found = runs.first(np.array([3, 199, 200], np.uint64), shift=32)
-    assert found[0] == (3 << 32) and found[1] == (199 << 32) | 39 and found[2] == MISSING
-
-
-def test_near_dedupe_across_signature_blocks(monkeypatch):
-    from redraft.filters import minhash
-
-    monkeypatch.setattr(minhash, "BLOCK", 16)  # signatures spread over many storage blocks
-    words = [f"w{i}" for i in range(500)]
-    texts = [" ".join(words[i * 10:(i + 1) * 10] * 2) for i in range(50)]
-    index = minhash.NearDuplicateIndex()
-    first = index.check(texts)
-    again = index.check([t + " w1" for t in texts[::-1]])  # near copies, checked later and in another order
-    assert (first == -1).all() and again.tolist() == list(range(49, -1, -1))
+    sig = tmp_path / "signatures"
+    exact = np.concatenate([np.fromfile(f, EXACT) for f in sig.glob("exact-*.bin")])
+    near = np.concatenate([np.fromfile(f, near_dtype(32)) for f in sig.glob("near-*.bin")])
+    assert sorted(exact["pos"].tolist()) == list(range(50))
+    assert len(near) == 50 * cfg.bands and set(near["pos"].tolist()) == set(range(50))

@@ -1,0 +1,266 @@
+"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`,
+`RayPipelineExecutor` or `SlurmPipelineExecutor`.
+
+A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract); a stage is done when all its tasks
+are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
+forever unless the cluster kills it), so after each stage, and while waiting on Slurm, the completion markers are
+what counts: a stage that ended with tasks missing raises `StageFailed`, naming the ranks and their log files,
+and the stages after it never run (on Slurm they are cancelled).
+
+Slurm runs are submitted once, as a chain of job arrays (`afterok`), and their job ids written to
+`WORK/slurm-jobs.json`: the driver only watches. Ctrl-C leaves the jobs running, and the same command run again
+re-attaches to them instead of submitting twice; once they are gone, it submits the tasks still missing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from redraft.errors import UsageError
+from redraft.recipes.schema import ExecutorConfig
+
+
+@dataclass
+class Stage:
+    name: str
+    pipeline: list
+    tasks: int
+
+
+class StageFailed(RuntimeError):
+    def __init__(self, stage: str, ranks: list[int], logs: list[str]):
+        self.stage, self.ranks, self.logs = stage, ranks, logs
+        shown = ", ".join(f"rank {r}: {log}" for r, log in zip(ranks[:5], logs[:5]))
+        more = f" and {len(ranks) - 5} more" if len(ranks) > 5 else ""
+        super().__init__(f"stage {stage!r}: {len(ranks)} task(s) failed ({shown}{more}); fix the cause and re-run "
+                         f"the same command: completed tasks are kept")
+
+
+def logs_dir(work: Path, stage: Stage) -> Path:
+    return work / f"logs-{stage.name}"
+
+
+def incomplete(work: Path, stage: Stage) -> list[int]:
+    done = {p.name for p in (logs_dir(work, stage) / "completions").glob("*")}
+    return [r for r in range(stage.tasks) if f"{r:05d}" not in done]
+
+
+def _task_log(work: Path, stage: Stage, rank: int) -> str:
+    return str(logs_dir(work, stage) / "logs" / f"task_{rank:05d}.log")
+
+
+def _check(work: Path, stage: Stage, log_of=None) -> None:
+    missing = incomplete(work, stage)
+    if missing:
+        raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing])
+
+
+def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
+    {"local": _run_local, "ray": _run_ray, "slurm": _run_slurm}[cfg.kind](stages, cfg, work)
+
+
+# ── local ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
+    from datatrove.executor import LocalPipelineExecutor
+
+    for stage in stages:
+        LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                              logging_dir=str(logs_dir(work, stage))).run()
+        _check(work, stage)
+
+
+# ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+def connect_ray(cfg: ExecutorConfig) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("executor.kind: ray needs Ray on this machine and on the cluster: "
+                         "pip install 'redraft[ray]'") from None
+    if ray.is_initialized():
+        return
+    address = None if cfg.ray.address == "local" else cfg.ray.address
+    env = {k: os.environ[k] for k in ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE") if k in os.environ}
+    try:
+        import logging
+
+        ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+                 logging_level=logging.WARNING, include_dashboard=False, configure_logging=True)
+    except (ConnectionError, ValueError, RuntimeError) as e:
+        raise UsageError(f"executor.ray.address: no Ray cluster at {cfg.ray.address!r} ({str(e).splitlines()[0]}); "
+                         "start one with `ray start --head`, or set executor.ray.address to its host:port") from None
+
+
+def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
+    from datatrove.executor import RayPipelineExecutor
+
+    connect_ray(cfg)
+    with _StageProgress(stages, work):
+        for stage in stages:
+            RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                                logging_dir=str(logs_dir(work, stage)), cpus_per_task=cfg.ray.cpus_per_task,
+                                mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb).run()
+            _check(work, stage)
+
+
+# ── Slurm ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+POLL_SECONDS = float(os.environ.get("REDRAFT_SLURM_POLL", "2"))
+
+
+def _slurm_executor_class():
+    from datatrove.executor import SlurmPipelineExecutor
+
+    class _SlurmStage(SlurmPipelineExecutor):
+        def launch_merge_stats(self):  # redraft computes its own funnel; one job fewer to wait on or cancel
+            pass
+
+    return _SlurmStage
+
+
+def _default_partition() -> str:
+    out = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True)
+    names = out.stdout.split()
+    default = next((n[:-1] for n in names if n.endswith("*")), names[0] if names else None)
+    if out.returncode or not default:
+        raise UsageError(f"executor.slurm.partition: not set and `sinfo` names no partition "
+                         f"({(out.stderr or out.stdout).strip()[:200]})")
+    return default
+
+
+def _env_command(cfg: ExecutorConfig) -> str | None:
+    """Without venv_path or condaenv, the jobs use the virtualenv this command runs from (it must be on a shared
+    filesystem, like the output folder)."""
+    if cfg.slurm.venv_path or cfg.slurm.condaenv:
+        return None
+    activate = Path(sys.prefix) / "bin" / "activate"
+    return f"source {activate}" if activate.exists() else f"export PATH={Path(sys.executable).parent}:$PATH"
+
+
+def _live_jobs() -> dict[str, str]:
+    """Job id -> state and reason, of this user's jobs Slurm still lists (pending, running, completing)."""
+    out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%F|%T|%r"], capture_output=True,
+                         text=True)
+    if out.returncode:
+        raise RuntimeError(f"squeue failed: {out.stderr.strip()}")
+    jobs = {}
+    for line in out.stdout.splitlines():
+        job, state, reason = line.split("|", 2)
+        jobs[job] = f"{state}|{reason}"
+    return jobs
+
+
+def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, str]:
+    cls, s = _slurm_executor_class(), cfg.slurm
+    partition = s.partition or _default_partition()
+    previous, executors = None, []
+    for stage in stages:
+        ex = cls(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks), time=s.time,
+                 partition=partition, cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
+                 qos=s.qos, venv_path=s.venv_path, condaenv=s.condaenv, env_command=_env_command(cfg),
+                 sbatch_args=dict(s.sbatch_args), job_name=f"{s.job_name}-{stage.name}",
+                 logging_dir=str(logs_dir(work, stage)), slurm_logs_folder=str(logs_dir(work, stage) / "slurm"),
+                 depends=previous, requeue=False, mail_type="NONE")
+        executors.append(ex)
+        previous = ex
+    try:
+        previous.launch_job()  # launches the whole chain, each stage with afterok on the one before
+    except subprocess.CalledProcessError as e:
+        raise UsageError(f"executor.slurm: sbatch refused the job: {e.output.decode(errors='replace').strip()}"
+                         ) from None
+    return {stage.name: str(ex.job_id) for stage, ex in zip(stages, executors)}
+
+
+def _slurm_log(work: Path, stage: Stage, job: str, rank: int) -> str:
+    """The task's own log when it started, else the Slurm output file of its array task."""
+    task_log = Path(_task_log(work, stage, rank))
+    if task_log.exists():
+        return str(task_log)
+    try:
+        index = json.loads((logs_dir(work, stage) / "ranks_to_run.json").read_text()).index(rank)
+    except (OSError, ValueError):
+        index = rank
+    return str(logs_dir(work, stage) / "slurm" / f"{job}_{index}.out")
+
+
+def _run_slurm(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
+    if shutil.which("sbatch") is None or shutil.which("squeue") is None:
+        raise UsageError("executor.kind: slurm needs Slurm's `sbatch` and `squeue` on PATH: run on a login node of "
+                         "the cluster, or set executor.kind to local or ray")
+    jobs_file = work / "slurm-jobs.json"
+    jobs = json.loads(jobs_file.read_text()) if jobs_file.exists() else {}
+    live = _live_jobs()
+    if jobs and any(j in live for j in jobs.values()):
+        print(f"re-attaching to Slurm jobs {' '.join(jobs.values())} (listed in {jobs_file})", file=sys.stderr)
+    elif any(incomplete(work, stage) for stage in stages):
+        jobs = _submit(stages, cfg, work)
+        jobs_file.write_text(json.dumps(jobs))
+        print(f"submitted Slurm jobs {' '.join(j for j in jobs.values() if j != '-1')}; Ctrl-C leaves them running, "
+              "and the same command re-attaches", file=sys.stderr)
+    with _StageProgress(stages, work) as progress:
+        while True:
+            progress.update()
+            if not any(incomplete(work, stage) for stage in stages):
+                return
+            live = _live_jobs()
+            for stage in stages:
+                job = jobs.get(stage.name, "-1")
+                if incomplete(work, stage) and job not in live:
+                    # the stage's jobs are gone with tasks missing: it failed; its dependants can never start
+                    waiting = [j for j in jobs.values() if j in live]
+                    if waiting:
+                        subprocess.run(["scancel", *waiting], capture_output=True)
+                    _check(work, stage, lambda r: _slurm_log(work, stage, job, r))
+            time.sleep(POLL_SECONDS)
+
+
+# ── progress ────────────────────────────────────────────────────────────────────────────────────────────────────────
+
+class _StageProgress:
+    """One line per stage, tasks done of total, read from the completion markers (shared filesystem)."""
+
+    def __init__(self, stages: list[Stage], work: Path):
+        self.stages, self.work, self.bars = stages, work, []
+        self.enabled = os.environ.get("REDRAFT_PROGRESS", "1") != "0"
+        self._thread = None
+
+    def __enter__(self):
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bars = [tqdm(total=s.tasks, desc=f"stage {i + 1}/{len(self.stages)} {s.name}", unit="task",
+                              position=i, leave=True, dynamic_ncols=True) for i, s in enumerate(self.stages)]
+            import threading
+
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.wait(1.0):
+            self.update()
+
+    def update(self):
+        for bar, stage in zip(self.bars, self.stages):
+            done = stage.tasks - len(incomplete(self.work, stage))
+            if done != bar.n:
+                bar.n = done
+                bar.refresh()
+
+    def __exit__(self, *exc):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self.update()
+            for bar in self.bars:
+                bar.close()
