@@ -50,10 +50,26 @@ def default_specs(src_lang: str, tgt_lang: str, kind: Literal["pair", "dialogue"
     return [FilterSpec(name=n) for n in names]
 
 
+def _import_filter(name: str) -> type[BaseFilter]:
+    """`package.module:ClassName`: a filter of the user's own. Every task imports it, so on a cluster it must be
+    importable on every node."""
+    import importlib
+
+    module, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise UsageError(f"filter {name!r}: cannot import it ({e})") from None
+    if not (isinstance(cls, type) and issubclass(cls, BaseFilter)):
+        raise UsageError(f"filter {name!r}: not a datatrove BaseFilter subclass")
+    return cls
+
+
 def make_filter(spec: FilterSpec) -> BaseFilter:
-    cls = FILTERS.get(spec.name)
+    cls = _import_filter(spec.name) if ":" in spec.name else FILTERS.get(spec.name)
     if cls is None:
-        raise UsageError(f"unknown filter {spec.name!r}; known filters: {', '.join(sorted(FILTERS))}")
+        raise UsageError(f"unknown filter {spec.name!r}; known filters: {', '.join(sorted(FILTERS))} (or a "
+                         "datatrove filter of your own as module:ClassName)")
     try:
         return cls(**spec.params)
     except (TypeError, ValueError) as e:

@@ -18,8 +18,10 @@ import getpass
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,16 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
 
 # ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
+def _ray_bootstrap_address(address: str) -> str | None:
+    """host:port of the cluster's GCS for `auto` (RAY_ADDRESS, else the head this machine started), or as given."""
+    if address != "auto":
+        return address.removeprefix("ray://").split("/")[0]
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    return current.read_text().strip() or None if current.exists() else None
+
+
 def connect_ray(cfg: ExecutorConfig) -> None:
     try:
         import ray
@@ -88,16 +100,23 @@ def connect_ray(cfg: ExecutorConfig) -> None:
                          "pip install 'redraft[ray]'") from None
     if ray.is_initialized():
         return
-    address = None if cfg.ray.address == "local" else cfg.ray.address
+    address = None
+    if cfg.ray.address != "local":
+        # ray.init retries an unreachable address for minutes: look first
+        target = _ray_bootstrap_address(cfg.ray.address)
+        host, _, port = (target or "").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError):
+            raise UsageError(f"executor.ray.address: no Ray cluster at {cfg.ray.address!r}"
+                             f"{f' ({target})' if target and target != cfg.ray.address else ''}; start one with "
+                             "`ray start --head`, or set executor.ray.address to its host:port") from None
+        address = target if cfg.ray.address == "auto" else cfg.ray.address
     env = {k: os.environ[k] for k in ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE") if k in os.environ}
-    try:
-        import logging
+    import logging
 
-        ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
-                 logging_level=logging.WARNING, include_dashboard=False, configure_logging=True)
-    except (ConnectionError, ValueError, RuntimeError) as e:
-        raise UsageError(f"executor.ray.address: no Ray cluster at {cfg.ray.address!r} ({str(e).splitlines()[0]}); "
-                         "start one with `ray start --head`, or set executor.ray.address to its host:port") from None
+    ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+             logging_level=logging.WARNING, include_dashboard=False)
 
 
 def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:

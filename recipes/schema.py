@@ -231,6 +231,21 @@ def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
     return recipe
 
 
+def executor_from_overrides(overrides: list[str]) -> ExecutorConfig:
+    """`--set executor.KEY=VALUE` without a recipe (`redraft filter`, `redraft dedupe`)."""
+    data: dict = {}
+    for item in overrides:
+        keys, _ = parse_override(item)
+        if keys[0] != "executor" or len(keys) < 2:
+            raise UsageError(f"--set {item}: without --recipe only executor.* can be set")
+    apply_overrides(data, list(overrides))
+    try:
+        return ExecutorConfig.model_validate(data.get("executor", {}))
+    except ValidationError as e:
+        raise UsageError(_format_errors(e, "--set", {}, {"executor"}).replace("invalid recipe", "invalid executor")
+                         .replace("--set: ", "--set: executor.")) from None
+
+
 def dump_recipe(recipe: Recipe) -> str:
     """The fully resolved recipe as YAML. Secrets never live in a recipe: keys come from `api_key_env`."""
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -16,7 +16,7 @@ EPILOG = """examples:
   redraft validate bayling-zh-en
   redraft filter pairs.tsv --langs de-en -o out/clean
   redraft filter out/demo -o out/judged --judge-model gpt-4o-mini --judge-min-score 3
-  redraft dedupe out/demo -o out/demo-dedup
+  redraft dedupe out/demo -o out/demo-dedup --near --set executor.kind=ray --set executor.tasks=8
   redraft stats out/demo
   redraft show out/demo -n 3
   redraft export out/demo --format sharegpt -o out/demo-sharegpt   # FastChat / LLaMA-Factory / axolotl
@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "here), or a messages dataset. Kept rows go to DIR/data, drops to DIR/rejected.")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
-    p.add_argument("--recipe", help="take the `filters` and `judge` sections of this recipe (default: the default "
-                                    "filters, no judge)")
+    p.add_argument("--recipe", help="take the `filters`, `judge` and `executor` sections of this recipe (default: "
+                                    "the default filters, no judge, this machine)")
     p.add_argument("--langs", help="language pair of the input, like zh-en (when the rows do not say)")
     _add_set(p)
     p.add_argument("--judge-model", metavar="MODEL",
@@ -84,11 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true")
     _add_chat_format(p)
 
-    p = sub.add_parser("dedupe", help="drop exact and near duplicates, keeping the first of each group")
+    p = sub.add_parser("dedupe", help="drop exact and near duplicates, keeping the first of each group",
+                       description="Drop exact duplicates (after normalisation) and, with --near, MinHash near "
+                                   "duplicates. Of each group the item read first is kept, whatever the executor "
+                                   "and the task count.")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--langs")
     p.add_argument("--near", action="store_true", help="also drop near-duplicates (MinHash LSH)")
+    p.add_argument("--recipe", help="take the `dedupe` and `executor` sections of this recipe")
+    _add_set(p)
     p.add_argument("--fresh", action="store_true")
     _add_chat_format(p)
 
@@ -156,20 +161,26 @@ def cmd_filter(a) -> int:
     from redraft.recipes.runner import curate, prepare_recipe
 
     _check_paths(a)
-    filters, langs, judge = "default", a.langs, None
+    filters, langs, judge, executor = "default", a.langs, None, _executor(a)
     if a.recipe:
         r = prepare_recipe(a.recipe, a.overrides)
         filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
         judge = resolve_judge(r.judge, r)
-    elif a.overrides:
-        raise UsageError("--set needs --recipe")
     if a.judge_model:
         judge = _judge_from_flags(a)
     elif a.judge_url or a.judge_min_score is not None:
         raise UsageError("--judge-url and --judge-min-score need --judge-model")
     out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh,
-                 judge=judge, read=_read_options(a))
+                 judge=judge, read=_read_options(a), executor=executor)
     return _print_funnel(out)
+
+
+def _executor(a):
+    """The executor section: the recipe's (with --set applied), or --set executor.* alone."""
+    from redraft.recipes.runner import prepare_recipe
+    from redraft.recipes.schema import executor_from_overrides
+
+    return prepare_recipe(a.recipe, a.overrides).executor if a.recipe else executor_from_overrides(a.overrides)
 
 
 def _judge_from_flags(a):
@@ -185,11 +196,17 @@ def _judge_from_flags(a):
 
 def cmd_dedupe(a) -> int:
     from redraft.filters.config import DedupeConfig
-    from redraft.recipes.runner import curate
+    from redraft.filters.dedupe import resolve
+    from redraft.recipes.runner import curate, prepare_recipe
 
     _check_paths(a)
-    out = curate(_data_dir(a.input), a.output, filters=[], dedupe=DedupeConfig(exact=True, near=a.near),
-                 langs=a.langs, fresh=a.fresh, read=_read_options(a))
+    cfg = DedupeConfig()
+    if a.recipe:
+        cfg = resolve(prepare_recipe(a.recipe, a.overrides).dedupe) or DedupeConfig()
+    if a.near:
+        cfg = cfg.model_copy(update={"near": True})
+    out = curate(_data_dir(a.input), a.output, filters=[], dedupe=cfg, langs=a.langs, fresh=a.fresh,
+                 read=_read_options(a), executor=_executor(a))
     return _print_funnel(out)
 
 
