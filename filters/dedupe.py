@@ -218,3 +218,27 @@ def dedupe_stages(cfg: DedupeField, folder: str) -> tuple[list[PipelineStep], li
     if cfg is None or not (cfg.exact or cfg.near):
         return None
     return [DedupeSignatures(cfg, folder)], [DedupeBuckets(cfg, folder)], DedupeFilter(folder)
+
+
+def dedupe_documents(docs: list[Document], cfg: DedupeConfig = DedupeConfig(), tasks: int = 1,
+                     folder: str | None = None) -> list[bool | str]:
+    """The three stages in this process, over `docs` split into `tasks` shards the way the reader splits its input
+    (item i to task i % tasks): per document, True when kept, else the reason. For notebooks, tests and benchmarks."""
+    import contextlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(folder) as work:
+        for i, d in enumerate(docs):
+            d.metadata[POSITION] = i
+        signatures, buckets, drop = dedupe_stages(cfg, work)
+        for rank in range(tasks):
+            list(signatures[0].run(iter(docs[rank::tasks]), rank, tasks))
+        for rank in range(tasks):
+            list(buckets[0].run(None, rank, tasks))
+        verdict: list[bool | str] = [True] * len(docs)
+        for rank in range(tasks):
+            list(drop.run(iter(()), rank, tasks))  # loads the shard's marks
+            shard = docs[rank::tasks]
+            for j, r in zip(range(rank, len(docs), tasks), drop.filter_batch(shard) if shard else []):
+                verdict[j] = True if r is True else r[1]
+        return verdict

@@ -4,31 +4,17 @@ import numpy as np
 import pytest
 
 from redraft.filters.config import DedupeConfig
-from redraft.filters.dedupe import content_hashes, dedupe_stages
+from redraft.filters.dedupe import content_hashes, dedupe_documents, dedupe_stages, resolve
 from redraft.filters.minhash import MinHashLSH, near_dedupe_text
-from redraft.types import POSITION
 
 from filters_defects import doc
 from filters_dialogues import FIRST, dialogue
 
 
 def sharded_dedupe(cfg, docs, tasks: int, folder) -> dict[str, str]:
-    """The three dedupe stages run in-process as `tasks` tasks, each item in the shard an interleaving reader gives
-    it; returns id -> 'kept' or the drop reason."""
-    for i, d in enumerate(docs):
-        d.metadata[POSITION] = i
-    shards = [[d for i, d in enumerate(docs) if i % tasks == rank] for rank in range(tasks)]
-    signatures, buckets, drop = dedupe_stages(cfg, str(folder))
-    for rank in range(tasks):
-        list(signatures[0].run(iter(shards[rank]), rank, tasks))
-    for rank in reversed(range(tasks)):  # the order tasks run in does not matter
-        list(buckets[0].run(None, rank, tasks))
-    verdict = {}
-    for rank in range(tasks):
-        list(drop.run(iter(()), rank, tasks))  # loads this rank's marks
-        for d, r in zip(shards[rank], drop.filter_batch(shards[rank]) if shards[rank] else []):
-            verdict[d.id] = "kept" if r is True else r[1]
-    return verdict
+    """id -> 'kept' or the drop reason, the three stages run in-process as `tasks` tasks."""
+    verdict = dedupe_documents(docs, resolve(cfg), tasks, str(folder))
+    return {d.id: "kept" if v is True else v for d, v in zip(docs, verdict)}
 
 
 def kept(verdict: dict) -> list[str]:
