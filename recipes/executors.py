@@ -65,8 +65,13 @@ def _check(work: Path, stage: Stage, log_of=None) -> None:
         raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing])
 
 
-def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
-    {"local": _run_local, "ray": _run_ray, "slurm": _run_slurm}[cfg.kind](stages, cfg, work)
+def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
+    """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
+    Ray workers get these in their runtime environment."""
+    if cfg.kind == "ray":
+        _run_ray(stages, cfg, work, env_names)
+    else:
+        {"local": _run_local, "slurm": _run_slurm}[cfg.kind](stages, cfg, work)
 
 
 # ── local ───────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -92,7 +97,11 @@ def _ray_bootstrap_address(address: str) -> str | None:
     return current.read_text().strip() or None if current.exists() else None
 
 
-def connect_ray(cfg: ExecutorConfig) -> None:
+def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
+    target = _ray_bootstrap_address(cfg.ray.address) if cfg.ray.address != "local" else None
+    if target and target.rpartition(":")[0] in ("127.0.0.1", "localhost"):
+        # else ray.init rewrites a loopback head address to the machine's IP, and retries it for ever
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -103,7 +112,6 @@ def connect_ray(cfg: ExecutorConfig) -> None:
     address = None
     if cfg.ray.address != "local":
         # ray.init retries an unreachable address for minutes: look first
-        target = _ray_bootstrap_address(cfg.ray.address)
         host, _, port = (target or "").rpartition(":")
         try:
             socket.create_connection((host, int(port)), timeout=5).close()
@@ -112,17 +120,18 @@ def connect_ray(cfg: ExecutorConfig) -> None:
                              f"{f' ({target})' if target and target != cfg.ray.address else ''}; start one with "
                              "`ray start --head`, or set executor.ray.address to its host:port") from None
         address = target if cfg.ray.address == "auto" else cfg.ray.address
-    env = {k: os.environ[k] for k in ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE") if k in os.environ}
+    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE", *env_names)
+    env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
     ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
              logging_level=logging.WARNING, include_dashboard=False)
 
 
-def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
+def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     from datatrove.executor import RayPipelineExecutor
 
-    connect_ray(cfg)
+    connect_ray(cfg, env_names)
     with _StageProgress(stages, work):
         for stage in stages:
             RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),

@@ -62,7 +62,7 @@ def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list
 
 
 def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, dedupe, executor: ExecutorConfig,
-             name: str) -> tuple[Path, dict]:
+             name: str, env_names: list[str] = ()) -> tuple[Path, dict]:
     """Run the stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
     state = out / STATE_DIR
     if fresh and state.exists():
@@ -85,7 +85,7 @@ def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, ded
                   Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
                   Stage("dedupe-buckets", buckets, tasks),
                   Stage("dedupe-filter", [StageReader(str(rows)), drop, rows_writer(staging / "data", schema)], tasks)]
-    run_stages(stages, executor, work)
+    run_stages(stages, executor, work, env_names)
     ensure_nonempty(staging / "data", schema)
     rejected.mkdir(parents=True, exist_ok=True)
     return staging, funnel(work / "counts", staging / "data", rejected)
@@ -171,7 +171,8 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 
     out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
     key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
-    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize")
+    keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
+    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize", keys)
     return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
                    r.output.license, r.output.formats)
 
@@ -213,7 +214,8 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
         record["read"] = read
     description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
     key = _work_key(description + executor.model_dump_json(), [input_path])
+    keys = [judge.teacher.api_key_env] if judge and judge.teacher.api_key_env else []
     staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe, executor,
-                              "filter" if record["command"] == "filter" else "read")
+                              "filter" if record["command"] == "filter" else "read", keys)
     return _finish(staging, out_dir, stats, title or out_dir.name, kind,
                    [lang for lang in (src_lang, tgt_lang) if lang], description)

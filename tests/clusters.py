@@ -69,3 +69,14 @@ def srun(cmd: list[str], *, ntasks: int = 1, cpus_per_task: int = 1, env: dict |
             "--time=00:10:00", "--export=ALL", *extra, *cmd]
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                           env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def slurm_jobs():
+    """A function listing this user's job ids that Slurm still lists (pending, running, completing)."""
+    import getpass
+
+    def jobs() -> list[str]:
+        out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%F"], capture_output=True, text=True)
+        return sorted(set(out.stdout.split()))
+    return jobs
