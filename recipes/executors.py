@@ -38,12 +38,13 @@ class Stage:
 
 
 class StageFailed(RuntimeError):
-    def __init__(self, stage: str, ranks: list[int], logs: list[str]):
+    def __init__(self, stage: str, ranks: list[int], logs: list[str], cause: str = ""):
         self.stage, self.ranks, self.logs = stage, ranks, logs
         shown = ", ".join(f"rank {r}: {log}" for r, log in zip(ranks[:5], logs[:5]))
         more = f" and {len(ranks) - 5} more" if len(ranks) > 5 else ""
-        super().__init__(f"stage {stage!r}: {len(ranks)} task(s) failed ({shown}{more}); fix the cause and re-run "
-                         f"the same command: completed tasks are kept")
+        super().__init__(f"stage {stage!r}: {len(ranks)} task(s) did not complete ({shown}{more})"
+                         f"{f': {cause}' if cause else ''}; fix the cause and re-run the same command: completed "
+                         f"tasks are kept")
 
 
 def logs_dir(work: Path, stage: Stage) -> Path:
@@ -59,10 +60,11 @@ def _task_log(work: Path, stage: Stage, rank: int) -> str:
     return str(logs_dir(work, stage) / "logs" / f"task_{rank:05d}.log")
 
 
-def _check(work: Path, stage: Stage, log_of=None) -> None:
+def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
     missing = incomplete(work, stage)
     if missing:
-        raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing])
+        raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing],
+                          cause)
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
@@ -80,8 +82,14 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     from datatrove.executor import LocalPipelineExecutor
 
     for stage in stages:
-        LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                              logging_dir=str(logs_dir(work, stage))).run()
+        try:
+            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                                  logging_dir=str(logs_dir(work, stage))).run()
+        except UsageError:  # bad input found by a task: exit 2 as before any task
+            raise
+        except Exception as e:  # a task raised: the ranks it left undone, with their logs
+            _check(work, stage, cause=f"{type(e).__name__}: {e}")
+            raise
         _check(work, stage)
 
 

@@ -123,6 +123,7 @@ def test_every_executor_gives_the_same_rows_stats_and_rejects(name, request, pai
     assert got == _results["local-1"]
     # one output folder, one response cache for every executor and task count: no call is paid for again
     assert served == _results["served"]
+    assert max(served.values()) == 1  # duplicate pairs in one task wait for the same call
 
 
 def _failing_recipe(tmp_path: Path, port: int, pairs: Path, kind: str) -> tuple[list[str], Path, Path]:
@@ -147,19 +148,22 @@ def test_a_failed_task_exits_1_publishes_nothing_and_the_rerun_resumes(kind, req
     rc, log = run(["run", "bayling-zh-en", "-o", str(out), *sets], timeout=240)
     assert rc == 1, log[-3000:]
     assert "rank 1" in log
-    logfile = log.split("rank 1: ", 1)[1].split(")", 1)[0].split(";")[0]
+    logfile = log.split("rank 1: ", 1)[1].split(")", 1)[0].split(", rank ")[0]
     assert Path(logfile).exists() and "injected failure on rank 1" in Path(logfile).read_text(), logfile
     assert not (out / "data").exists() and not (out / "stats.json").exists()  # nothing published
     assert time.monotonic() - started < 200  # it did not wait on the dependants
     if kind == "slurm":
         assert not request.getfixturevalue("slurm_jobs")(), "jobs left waiting on the failed stage"
     first_runs = runs.read_text().split()
+    done_first = {p.name.lstrip("0") or "0" for p in out.glob(".redraft/work-*/logs-synthesize/completions/*")}
+    # on a cluster the other tasks finish and are kept; the local executor stops the stage at the first failure
+    assert done_first == ({"0", "2", "3"} if kind != "local" else done_first - {"1"})
 
     fixed.touch()
     rc, log = run(["run", "bayling-zh-en", "-o", str(out), *sets], timeout=240)
     assert rc == 0, log[-3000:]
     again = runs.read_text().split()[len(first_runs):]
-    assert sorted(again) == ["1"], again  # only the failed task ran again
+    assert "1" in again and not done_first & set(again), again  # completed tasks did not run again
     assert json.loads((out / "stats.json").read_text())["input"] == N_BASE + N_EXACT + N_NEAR
 
 
@@ -186,7 +190,8 @@ def test_slurm_ctrl_c_leaves_the_jobs_running_and_the_rerun_reattaches(tmp_path,
         assert rc == 0, log[-3000:]
         assert "re-attaching" in log
         assert json.loads(jobs_file.read_text()) == submitted  # nothing submitted twice
-        assert max(server_stats(port)["served"].values()) == 1
-    got = snapshot(out)
-    if "local-1" in _results:
-        assert got == _results["local-1"]
+        served = server_stats(port)["served"]
+    if "local-1" in _results:  # the same calls as one uninterrupted run, and the same rows
+        # (a duplicate pair in another task, running at the same time, may pay for its own call)
+        assert set(served) == set(_results["served"]) and sum(served.values()) <= len(served) + N_EXACT
+        assert snapshot(out) == _results["local-1"]
