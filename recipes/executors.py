@@ -87,8 +87,10 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
                                   logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
-        except Exception as e:  # a task raised: the ranks it left undone, with their logs
-            _check(work, stage, cause=f"{type(e).__name__}: {e}")
+        except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
+            missing = incomplete(work, stage)
+            if missing:
+                e.add_note(str(StageFailed(stage.name, missing, [_task_log(work, stage, r) for r in missing])))
             raise
         _check(work, stage)
 

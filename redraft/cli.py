@@ -317,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) and not e.filename:
             e = OSError(e.errno, f"{e.strerror} while writing {where or 'the output folder'}; free some space "
                                  "and run again (nothing was published)")
-        print(f"redraft {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+        notes = "".join(f"\n  {n}" for n in getattr(e, "__notes__", ()))
+        print(f"redraft {args.command}: {type(e).__name__}: {e}{notes}", file=sys.stderr)
         return 1
 
 

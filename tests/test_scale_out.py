@@ -21,7 +21,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from clusters import ray_address, slurm_cluster, slurm_jobs  # noqa: F401 (fixtures)
 from test_synth_faults import KEY_VAR, SECRET, fault_server, server_stats
 
 TESTS = Path(__file__).parent
