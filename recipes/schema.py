@@ -240,10 +240,17 @@ def executor_from_overrides(overrides: list[str]) -> ExecutorConfig:
             raise UsageError(f"--set {item}: without --recipe only executor.* can be set")
     apply_overrides(data, list(overrides))
     try:
-        return ExecutorConfig.model_validate(data.get("executor", {}))
+        return _ExecutorOnly.model_validate(data).executor
     except ValidationError as e:
-        raise UsageError(_format_errors(e, "--set", {}, {"executor"}).replace("invalid recipe", "invalid executor")
-                         .replace("--set: ", "--set: executor.")) from None
+        overridden = {".".join(parse_override(o)[0]): o for o in overrides}
+        raise UsageError(_format_errors(e, "--set", {}, overridden).replace("invalid recipe", "invalid executor")
+                         ) from None
+
+
+class _ExecutorOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    executor: ExecutorConfig = ExecutorConfig()
 
 
 def dump_recipe(recipe: Recipe) -> str:
