@@ -114,7 +114,8 @@ class DedupeSignatures(PipelineStep):
                     rec["key"], rec["band"] = keys, np.arange(lsh.bands, dtype=np.uint8)[None]
                     rec["pos"], rec["task"], rec["sig"] = pos[:, None], rank, packed[:, None, :]
                     rec = rec.reshape(-1)
-                    self._append(files, "near", rec, (rec["key"].astype(np.uint64) + rec["band"]) % np.uint64(world_size))
+                    bucket = (rec["key"].astype(np.uint64) + rec["band"]) % np.uint64(world_size)
+                    self._append(files, "near", rec, bucket)
         finally:
             for f in files.values():
                 f.close()

@@ -76,7 +76,7 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
         {"local": _run_local, "slurm": _run_slurm}[cfg.kind](stages, cfg, work)
 
 
-# ── local ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+# ── local ───────────────────────────────────────────────────────────────────────────────────────────────
 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     from datatrove.executor import LocalPipelineExecutor
@@ -95,7 +95,7 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
         _check(work, stage)
 
 
-# ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────────────────
+# ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 def _ray_bootstrap_address(address: str) -> str | None:
     """host:port of the cluster's GCS for `auto` (RAY_ADDRESS, else the head this machine started), or as given."""
@@ -150,7 +150,7 @@ def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: li
             _check(work, stage)
 
 
-# ── Slurm ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+# ── Slurm ───────────────────────────────────────────────────────────────────────────────────────────────
 
 POLL_SECONDS = float(os.environ.get("REDRAFT_SLURM_POLL", "2"))
 
@@ -261,7 +261,7 @@ def _run_slurm(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
             time.sleep(POLL_SECONDS)
 
 
-# ── progress ────────────────────────────────────────────────────────────────────────────────────────────────────────
+# ── progress ────────────────────────────────────────────────────────────────────────────────────────────
 
 class _StageProgress:
     """One line per stage, tasks done of total, read from the completion markers (shared filesystem)."""

@@ -157,7 +157,8 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     checked_sample(reader, src.path)  # no rows, or pairs in other languages than declared: exit 2, nothing paid
     # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
     # count gives the progress display its ETA and projected cost.
-    expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit)) // r.executor.tasks)
+    expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit))
+                                                    // r.executor.tasks)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
     judge = resolve_judge(r.judge, r)
     recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))  # published: no absolute path of this machine

@@ -42,14 +42,16 @@ def test_without_a_recipe_only_executor_settings_are_accepted(tmp_path, pairs, c
 
 def test_executor_settings_from_set_alone_are_used(tmp_path, pairs, capsys):
     out = tmp_path / "out"
-    assert main(["dedupe", str(pairs), "--langs", "de-en", "-o", str(out), "--set", "executor.tasks=3", "--set", "executor.workers=1"]) == 0
+    assert main(["dedupe", str(pairs), "--langs", "de-en", "-o", str(out), "--set", "executor.tasks=3",
+                 "--set", "executor.workers=1"]) == 0
     assert sorted(p.name for p in out.glob(".redraft/work-*/logs-dedupe-filter/completions/*")) == [
         "00000", "00001", "00002"]
 
 
 def test_slurm_without_sbatch_exits_2_with_the_fix(tmp_path, pairs, capsys, monkeypatch):
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # python, but no Slurm commands
-    assert main(["dedupe", str(pairs), "--langs", "de-en", "-o", str(tmp_path / "out"), "--set", "executor.kind=slurm"]) == 2
+    assert main(["dedupe", str(pairs), "--langs", "de-en", "-o", str(tmp_path / "out"),
+                 "--set", "executor.kind=slurm"]) == 2
     assert "sbatch" in capsys.readouterr().err
     assert not (tmp_path / "out" / "data").exists()
 
