@@ -109,7 +109,8 @@ def real_rows(n_per_recipe: int = 12) -> list[dict]:
             for h in b.rng.sample(picks, n_per_recipe):
                 word = next(c for c in h["constraint"] if c not in h["hypo"] and natural_word(c, t))
                 b.dialogue(f"constrained-{system}-{s}{t}", s, t, h["src"], h["tgt"], h["hypo"],
-                           [(kind, {"word": word}, h["tgt"])] + b.closing(s, t, h["src"], third_languages(s, t, h["src"], index)))
+                           [(kind, {"word": word}, h["tgt"])]
+                           + b.closing(s, t, h["src"], third_languages(s, t, h["src"], index)))
 
     for pair in ("zhen", "deen", "enzh", "ende"):
         s, t = pair[:2], pair[2:]
@@ -136,7 +137,8 @@ def real_rows(n_per_recipe: int = 12) -> list[dict]:
         for i in b.rng.sample(cands, 3):
             add("polish", i, bayling[i], [("polish", {}, gpt4[i])])
         # shorten to the length of the shorter of GPT-4 and the reference
-        cands = [i for i in ok if length(ref[i], t) <= 0.8 * length(gpt4[i], t) or length(gpt4[i], t) <= 0.8 * length(ref[i], t)]
+        cands = [i for i in ok if min(length(ref[i], t), length(gpt4[i], t))
+                 <= 0.8 * max(length(ref[i], t), length(gpt4[i], t))]
         for i in b.rng.sample(cands, 3):
             long_, short = sorted([gpt4[i], ref[i]], key=lambda x: -length(x, t))
             unit = "max_chars" if t in ("zh", "ja") else "max_words"
@@ -198,15 +200,18 @@ REPORTED = [
     (504, "en", None, "include_word", {"word": "proceeding"}, "It should be 'proceeding'."),
     (1249, "en", None, "error_correction", {"word": "executors"},
      "The translation uses the word 'implementers' instead of 'executors'."),
-    (509, "en", None, "include_word", {"word": "enterprises"}, "Please use the word \"enterprises\" in the translation."),
+    (509, "en", None, "include_word", {"word": "enterprises"},
+     "Please use the word \"enterprises\" in the translation."),
     (464, "en", "Some netizens think this is a begging behavior to 博眼球, and many netizens expressed sympathy.",
      "polish", {}, "Some netizens see it as begging for 眼球, while many others sympathise."),
     (514, "zh", "捷信 advocates rational consumption to consumers before \"Double Twelve\" - Economic Observer",
      "back_translation", {"lang": "zh"}, "捷信“双十二”前夕向消费者倡导理性消费 - 经济观察网"),
     (501, "en", None, "third_language", {"lang": "es"}, "The Spanish translation is: 'Licenciado.'"),
-    (515, "en", "This year's \"Double Eleven\" carnival saw 1.77 billion yuan of online payments nationwide, a new high.",
+    (515, "en",
+     "This year's \"Double Eleven\" carnival saw 1.77 billion yuan of online payments nationwide, a new high.",
      "include_word", {"word": "festival"},
-     "During this year's \"Double Eleven\" festival, online payments nationwide reached 1.77 billion yuan, a new high."),
+     "During this year's \"Double Eleven\" festival, online payments nationwide reached 1.77 billion yuan, "
+     "a new high."),
 ]
 
 
@@ -223,7 +228,8 @@ def written_rows(b: Builder) -> None:
                    origin="reported")
     # the refusal check's false positive the review found, with BayLing-13B's own first turn
     b.dialogue("constrained-bayling-13b-zhen", "zh", "en", "我不能再等了，谢谢", "I can’t wait any longer, thanks.",
-               "I can't wait anymore, thanks.", [("include_word", {"word": "longer"}, "I can’t wait any longer, thanks.")],
+               "I can't wait anymore, thanks.",
+               [("include_word", {"word": "longer"}, "I can’t wait any longer, thanks.")],
                "en")
 
 

@@ -6,8 +6,9 @@ REFUSAL: the assistant declines the task. META_TALK: it talks about itself or th
 ("Here is the translation:", "The Spanish translation is:", "Auf Deutsch:", "英文翻译如下："). REMARK: it comments on the
 translation or the words instead of giving one ("It should be 'X'.", "The translation uses the word 'X' instead of
 'Y'."), or names what it is working on (translation, sentence, original text, 译文, Übersetzung...), which a
-translation of a sentence that does not itself talk about translations never does. All match lower-cased text. A sentence may legitimately say such a thing ("I can't wait any longer"): the
-filters skip a pattern that the pair's own source or reference also matches, and read ’ as '.
+translation of a sentence that does not itself talk about translations never does. All match lower-cased text. A
+sentence may legitimately say such a thing ("I can't wait any longer"): the filters skip a pattern that the pair's own
+source or reference also matches, and read ’ as '.
 """
 
 from __future__ import annotations
@@ -63,21 +64,27 @@ META_TALK = [
     rf"\b(?:the |a )?(?:{_EN} )(?:translation|version)s? (?:is|would be|reads|could be)\b",
     rf"\btranslat(?:ed|ion|es|ing)? (?:in|into|to) {_EN}\b", rf"(?:^|\n)\s*(?:in )?{_EN}(?: translation| version)?\s*:",
     rf"\bin {_EN},? (?:this|it|that) (?:would be|is|reads|means)\b", r"(?:^|\n)\s*translation\s*:",
-    r"\bthe translation is\b", r"\bthis translation\b", rf"\bthis is (?:the|a|my|an) (?:{_EN} )?(?:translation|version)\b",
+    r"\bthe translation is\b", r"\bthis translation\b",
+    rf"\bthis is (?:the|a|my|an) (?:{_EN} )?(?:translation|version)\b",
     rf"\b(?:{_EN} )?translation (?:for|of) (?:the|this) (?:sentence|text|phrase)\b",
     # zh
     r"以下是", r"(?:翻译|译文|翻譯)如下", rf"(?:{_ZH})?(?:翻译|译文|翻譯)(?:是|为)\s*[:：]?", rf"(?:翻译|译)成{_ZH}(?:是|为|：|:)",
     rf"用{_ZH}(?:说|表达)(?:是|为|：|:)", rf"{_ZH}(?:翻译|译文|版本)\s*[:：]", r"希望(?:对你|对您|这能|能)", r"作为(?:一个)?语言模型",
     # de
-    r"\bhier (?:ist|sind) (?:die|eine|meine)\b[^.:\n]{0,30}übersetzung", rf"\b(?:die |eine )?(?:{_DE} )?übersetzung(?: ins {_DE}| auf {_DE})? (?:lautet|ist|wäre)\b",
-    rf"(?:^|\n)\s*(?:auf |in )?{_DE}\s*:", rf"\bauf {_DE} (?:heißt|wäre|lautet) (?:das|es)\b", rf"\bübersetzt (?:ins|auf) {_DE}\b",
+    r"\bhier (?:ist|sind) (?:die|eine|meine)\b[^.:\n]{0,30}übersetzung",
+    rf"\b(?:die |eine )?(?:{_DE} )?übersetzung(?: ins {_DE}| auf {_DE})? (?:lautet|ist|wäre)\b",
+    rf"(?:^|\n)\s*(?:auf |in )?{_DE}\s*:", rf"\bauf {_DE} (?:heißt|wäre|lautet) (?:das|es)\b",
+    rf"\bübersetzt (?:ins|auf) {_DE}\b",
     # fr
-    r"\bvoici (?:la|une|ma)\b[^.:\n]{0,30}traduction", rf"\bla traduction(?: en {_FR})? (?:est|serait)\b", rf"(?:^|\n)\s*en {_FR}\s*:",
+    r"\bvoici (?:la|une|ma)\b[^.:\n]{0,30}traduction", rf"\bla traduction(?: en {_FR})? (?:est|serait)\b",
+    rf"(?:^|\n)\s*en {_FR}\s*:",
     # es
-    r"\baquí (?:está|tienes) (?:la|una)\b[^.:\n]{0,30}traducción", rf"\bla traducción(?: al {_ES}| en {_ES})? (?:es|sería)\b",
+    r"\baquí (?:está|tienes) (?:la|una)\b[^.:\n]{0,30}traducción",
+    rf"\bla traducción(?: al {_ES}| en {_ES})? (?:es|sería)\b",
     rf"(?:^|\n)\s*en {_ES}\s*:",
     # it
-    r"\becco (?:la|una)\b[^.:\n]{0,30}traduzione", rf"\bla traduzione(?: in {_IT})? (?:è|sarebbe)\b", rf"(?:^|\n)\s*in {_IT}\s*:",
+    r"\becco (?:la|una)\b[^.:\n]{0,30}traduzione", rf"\bla traduzione(?: in {_IT})? (?:è|sarebbe)\b",
+    rf"(?:^|\n)\s*in {_IT}\s*:",
     # ja
     r"翻訳(?:は以下|すると|は次)", r"(?:翻訳|訳)(?:は|：|:)", rf"{_JA}(?:訳|で言うと|では)(?:は|：|:)?",
 ]

@@ -40,7 +40,8 @@ def test_refusals_and_meta_talk():
     assert run("refusal", [dialogue([FIRST]), dialogue(["I'm sorry, but I cannot translate this text."]),
                            dialogue(["Here is the translation: " + FIRST]),
                            dialogue([FIRST, "I chose it because... let me know if you need more."],
-                                    [("explain", {"word": "chose"})])]) == [None, "turn1_refusal", "turn1_meta_talk", None]
+                                    [("explain", {"word": "chose"})])]) == [
+        None, "turn1_refusal", "turn1_meta_talk", None]
 
 
 @pytest.mark.parametrize("kind,args,answer,expected", [

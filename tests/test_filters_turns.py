@@ -117,11 +117,11 @@ def test_a_third_language_answer_keeps_names_but_not_the_text_it_translates():
                         "University in 2010.", reference="2010 年，赖斯在南伊利诺伊大学的一次演讲中说：“我认为莱斯特是个实干家。”",
                  src_lang="en", tgt_lang="zh")
     first = "2010年，赖斯在南伊利诺伊大学的一次演讲中说：“我认为莱斯特是个实干家。”"
-    german = dialogue([first, "„Ich sah Lestat als einen Mann der Tat“, sagte Rice 2010 in einem Vortrag an der Southern "
-                              "Illinois University."], [("third_language", {"lang": "de"})], **en_zh)
+    german = dialogue([first, "„Ich sah Lestat als einen Mann der Tat“, sagte Rice 2010 in einem Vortrag an der "
+                              "Southern Illinois University."], [("third_language", {"lang": "de"})], **en_zh)
     zh_en = dict(source=ZH_SOURCE, reference=ZH_REFERENCE, src_lang="zh")
-    french = dialogue([ZH_FIRST, "Cependant, can obtaining a PMP certification garantir une gestion de projet fluide ?"],
-                      [("third_language", {"lang": "fr"})], **zh_en)
+    french = dialogue([ZH_FIRST, "Cependant, can obtaining a PMP certification garantir une gestion de projet "
+                                 "fluide ?"], [("third_language", {"lang": "fr"})], **zh_en)
     assert run("source_script", [german, french]) == [None, "turn2_source_words"]
 
 
@@ -183,8 +183,8 @@ def test_a_chinese_apology_that_translates_the_source_is_no_refusal():
 
 def test_a_swapped_number_word_is_unfaithful_in_any_turn():
     source, reference = ("今年“双十一”狂欢节全国网络支付业务交易金额达到1.77万亿元，相较往年再创新高。",
-                         "During the “Double Eleven” festival this year, the amount of national online payment business "
-                         "transaction reached 1.77 trillion yuan, creating a new high compared with previous years.")
+                         "During the “Double Eleven” festival this year, the amount of national online payment "
+                         "business transaction reached 1.77 trillion yuan, a new high compared with previous years.")
     right = "This year's \"Double Eleven\" festival saw 1.77 trillion yuan of online payments nationwide, a new high."
     wrong = right.replace("trillion", "billion")
     docs = [dialogue([right], source=source, reference=reference, src_lang="zh"),
