@@ -7,11 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from redraft.errors import UsageError
-from redraft.recipes.schema import _line_index, parse_override
+from redraft.recipes.schema import parse_override, read_yaml_mapping
 
 from .models import ModelConfig
 from .suites import bayling80, constrained, interactive, translation
@@ -80,19 +79,10 @@ def _beside(path: str | None, folder: Path) -> str | None:
 
 def load_config(path: str, overrides: list[str] = ()) -> EvalConfig:
     p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise UsageError(f"{path}{f':{mark.line + 1}' if mark else ''}: not valid YAML: "
-                         f"{getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}:1: an eval config is a YAML mapping (model, suites)")
+    data, lines = read_yaml_mapping(p, "an eval config is a YAML mapping (model, suites)")
     for item in overrides:
         set_path(data, *parse_override(item))
-    config = validate(data, str(path), _line_index(node) if node is not None else None)
+    config = validate(data, str(path), lines)
     for s in config.suites:
         for f in PATH_FIELDS:
             if hasattr(s, f):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from pathlib import Path
 
 from redraft.errors import InputError, UsageError
+from redraft.readers import json_object
 
 
 def _bytes(path: str | Path) -> bytes:
@@ -38,13 +38,7 @@ def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     JSONL files here are line-aligned with other files."""
     out = []
     for n, line in enumerate(read_lines(path), 1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(str(path), n, f"not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(row, dict):
-            raise InputError(str(path), n, "each line must be a JSON object")
-        out.append((n, row))
+        out.append((n, json_object(line, path, n)))
     return out
 
 

@@ -197,10 +197,10 @@ def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], ove
     return "invalid recipe\n  " + "\n  ".join(dict.fromkeys(msgs))
 
 
-def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
-    """Read, override and validate a recipe; raise UsageError naming the field path and the file line."""
-    path = resolve_path(name_or_path)
-    text = path.read_text(encoding="utf-8")
+def read_yaml_mapping(path: Path, what: str) -> tuple[dict, dict[tuple, int]]:
+    """A YAML file's mapping and the line of each field path; UsageError naming the line when it is not valid YAML,
+    or `what` when it is not a mapping."""
+    text = Path(path).read_text(encoding="utf-8")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -209,8 +209,14 @@ def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise UsageError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):
-        raise UsageError(f"{path}:1: a recipe is a YAML mapping of fields")
-    lines = _line_index(node) if node is not None else {}
+        raise UsageError(f"{path}:1: {what}")
+    return data, _line_index(node) if node is not None else {}
+
+
+def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
+    """Read, override and validate a recipe; raise UsageError naming the field path and the file line."""
+    path = resolve_path(name_or_path)
+    data, lines = read_yaml_mapping(path, "a recipe is a YAML mapping of fields")
     data = apply_overrides(data, list(overrides))
     overridden = {".".join(parse_override(o)[0]): o for o in overrides}
     try:

@@ -139,6 +139,17 @@ def _pick_columns(columns, source_column: str, target_column: str) -> tuple[str,
     return None
 
 
+def json_object(line: str, file, n: int) -> dict:
+    """One JSONL line as a JSON object, or InputError naming the file and line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(str(file), n, f"not valid JSON: {e.msg} (column {e.colno})") from None
+    if not isinstance(row, dict):
+        raise InputError(str(file), n, "each line must be a JSON object")
+    return row
+
+
 class StageReader(PipelineStep):
     """Reads back what `redraft.output.stage_writer` wrote: task `rank` reads the file task `rank` wrote."""
 
@@ -251,13 +262,7 @@ class ItemReader(PipelineStep):
         for n, line in _lines(file):
             if not line.strip():
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(str(file), n, f"not valid JSON: {e.msg} (column {e.colno})") from None
-            if not isinstance(row, dict):
-                raise InputError(str(file), n, "each line must be a JSON object")
-            yield self._item(file, n, row)
+            yield self._item(file, n, json_object(line, file, n))
 
     def _read_parquet(self, file: Path):
         import pyarrow.parquet as pq
