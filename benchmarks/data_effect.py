@@ -2,14 +2,17 @@
 `redraft train`, and evaluate the base and the trained model with `redraft eval` on the same held-apart segments.
 
 WMT22 zh-en and de-en (../shared/data/wmt22) are split once, by a seeded shuffle: `--eval-n` pairs per direction are
-held apart for evaluation, and the dataset is synthesised (`redraft run`, default filters plus `decontaminate`
-against the held-apart sources and references) from `--train-n` other pairs per direction. The teacher is the
-embedded SmolLM2-135M-Instruct unless `--teacher-url/--teacher-model` name a better one, or `--dataset DIR` gives an
-existing redraft dataset (decontaminate it yourself against the eval files this script prints). The model trained
-is SmolLM2-135M-Instruct. Suites: translation zh-en and de-en (BayLing's prompt), and interactive zh-en
-(`--interactive-n` sessions of two turns). Prints one JSON line with both models' scores.
+held apart for evaluation, and the dataset is synthesised (`redraft run`, the default dialogue filters plus
+`decontaminate` against the held-apart sources and references) from `--train-n` other pairs per direction.
+`--filters decontaminate` keeps every dialogue that does not overlap the eval set (no quality filters): with the
+embedded teacher the default filters keep few. The teacher is the embedded SmolLM2-135M-Instruct unless
+`--teacher-url/--teacher-model` name a better one, or `--dataset DIR` gives an existing redraft dataset (decontaminate
+it yourself against the held-apart files in WORK/eval/). The model trained is SmolLM2-135M-Instruct. Suites:
+translation zh-en and de-en (BayLing's prompt), and interactive zh-en (`--interactive-n` sessions of two turns).
+Prints one JSON line with both models' scores. Re-running with the same --work reuses the teacher's answers and the
+base model's evaluation.
 
-    python benchmarks/data_effect.py [--eval-n 100] [--train-n 150] [--steps 60] [--work DIR]
+    python benchmarks/data_effect.py [--eval-n 100] [--train-n 150] [--steps 60] [--filters default] [--work DIR]
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def recipe(work: Path, pairs: Path, evals: dict, a) -> Path:
                {"provider": "embedded", "model": "SmolLM2-135M-Instruct", "temperature": 0.0, "max_tokens": 64,
                 "batch_size": 32, "max_concurrency": 32})
     eval_files = [str(p) for pair in evals.values() for p in pair]
-    filters = [{"name": n} for n in ("structure", "refusal", "compliance", "faithfulness", "turn_language")]
+    filters = [] if a.filters == "decontaminate" else [
+        {"name": n} for n in ("structure", "refusal", "compliance", "faithfulness", "turn_language")]
     filters.append({"name": "decontaminate", "params": {"paths": eval_files}})
     r = {"name": "data-effect", "seed": a.seed,
          "source": {"path": str(pairs), "format": "jsonl", "src_lang": "zh", "tgt_lang": "en"},
@@ -108,6 +112,8 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=64, help="per answer, in evaluation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", help="an existing redraft dataset folder instead of synthesising one")
+    p.add_argument("--filters", choices=("default", "decontaminate"), default="default",
+                   help="default: the dialogue filters and decontamination; decontaminate: decontamination only")
     p.add_argument("--teacher-url", help="synthesise with a model on this OpenAI-compatible server")
     p.add_argument("--teacher-model")
     p.add_argument("--work", default="out/data_effect", help="work folder (re-running reuses what is done)")
@@ -132,25 +138,28 @@ def main() -> None:
 
     t = time.monotonic()
     base_model = embedded_model_dir()
-    train_cfg = {"model": str(base_model), "data": [str(dataset)], "output_dir": str(work / "train"), "seq_len": 512,
+    train_dir = work / f"train-{a.filters}"
+    train_cfg = {"model": str(base_model), "data": [str(dataset)], "output_dir": str(train_dir), "seq_len": 512,
                  "micro_batch_size": 4, "grad_accum": 2, "lr": a.lr, "warmup_steps": 5, "max_steps": a.steps,
                  "optimizer": "adamw", "seed": a.seed, "save_every": 0, "packing": True, "dtype": "float32",
                  "progress": False}
-    (work / "train.yaml").write_text(yaml.safe_dump(train_cfg))
-    redraft("train", str(work / "train.yaml"), log=log)
-    metrics = [json.loads(line) for line in (work / "train" / "metrics.jsonl").read_text().splitlines() if line]
+    (work / f"train-{a.filters}.yaml").write_text(yaml.safe_dump(train_cfg))
+    redraft("train", str(work / f"train-{a.filters}.yaml"), log=log)
+    metrics = [json.loads(line) for line in (train_dir / "metrics.jsonl").read_text().splitlines() if line]
     timings["train_s"] = round(time.monotonic() - t)
 
     config = eval_config(work, evals, a)
     scores = {}
-    for name, model in (("base", "embedded"), ("trained", str(work / "train" / "final"))):
+    runs = (("base", "embedded", "eval-base"),
+            ("trained", str(train_dir / "final"), f"eval-trained-{a.filters}"))
+    for name, model, folder in runs:
         t = time.monotonic()
         redraft("eval", str(config), "--model", model, "--max-tokens", str(a.max_tokens), "--batch-size", "32",
-                "-o", str(work / f"eval-{name}"), log=log)
-        scores[name] = headline(work / f"eval-{name}")
+                "-o", str(work / folder), log=log)
+        scores[name] = headline(work / folder)
         timings[f"eval_{name}_s"] = round(time.monotonic() - t)
-    redraft("eval", "compare", str(work / "eval-base"), str(work / "eval-trained"), "-o", str(work / "compare"),
-            log=log)
+    redraft("eval", "compare", *(str(work / folder) for _, _, folder in runs), "-o",
+            str(work / f"compare-{a.filters}"), log=log)
 
     delta = {suite: {k: round(scores["trained"][suite][k] - v, 4) for k, v in m.items()
                      if isinstance(v, float) and isinstance(scores["trained"][suite].get(k), float)}
@@ -158,7 +167,8 @@ def main() -> None:
     print(json.dumps({
         "eval_pairs_per_direction": a.eval_n, "interactive_sessions": a.interactive_n,
         "dataset": {"path": str(dataset), "input": stats and stats["input"], "kept": stats and stats["kept"],
-                    "dropped": stats and stats["dropped"], "teacher": a.teacher_model or "SmolLM2-135M-Instruct"},
+                    "dropped": stats and stats["dropped"], "teacher": a.teacher_model or "SmolLM2-135M-Instruct",
+                    "filters": a.filters},
         "train": {"steps": len(metrics), "first_loss": metrics[0]["loss"] if metrics else None,
                   "last_loss": metrics[-1]["loss"] if metrics else None,
                   "trained_tokens": metrics[-1].get("trained_tokens") if metrics else None},
