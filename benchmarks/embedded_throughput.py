@@ -1,8 +1,16 @@
-"""Embedded teacher throughput: aggregate generated tokens/s with batched generation vs one stream at a time.
+"""Embedded teacher throughput on a quiet and on a busy machine: generated tokens/s for several ways of spending the
+cores, idle and with a background `python -c "while True: pass"` that keeps one core busy (started and stopped here).
 
-Requests go through `EmbeddedTeacher.complete` from concurrent coroutines, as the dialogue workers send them, so the
-figure includes the gathering into batches. Prints one JSON line.
-Run: python benchmarks/embedded_throughput.py [--prompts 64] [--batch-size 64] [--max-tokens 64] [--threads 1]
+A setting is PROCSxTHREADS: PROCS teacher processes (as datatrove workers run them) of THREADS torch threads each,
+the demo's prompts split between them. `1x2` is the demo before issue 12 (one process, `threads: 2`), `2x1` the demo
+now (two workers of one thread). Each setting keeps its processes and loaded model for the whole run; the settings
+and the two conditions are interleaved and repeated (`--repeats`), since other work on a shared machine moves the
+figures. Prints one JSON line: per setting and condition the median tokens/s with min and max, the loaded/idle ratio
+of the medians (the demo's time scales with it: generation is most of it), and the load average around each phase.
+With --demo, each measurement is the whole demo instead (`redraft run demo --fresh` with the setting as
+`executor.tasks`/`executor.workers` and `teacher.threads`), timed in seconds: the issue's loaded/idle goal.
+Run: python benchmarks/embedded_throughput.py [--settings 1x2,2x1] [--repeats 3] [--prompts 48] [--max-tokens 48]
+     python benchmarks/embedded_throughput.py --demo [--settings 1x2,2x1] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -10,56 +18,139 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
-SENTENCES = ["我今天很高兴。", "这家小店的饺子很好吃。", "请把窗户关上，外面在下雨。", "他每天骑自行车去上班。",
-             "Ich trinke gern Kaffee am Morgen.", "Der Zug kommt heute später an.", "Wir gehen morgen ins Kino.",
-             "Das Buch liegt auf dem Tisch."]
+DEMO = Path(__file__).resolve().parents[1] / "recipes" / "data" / "demo.jsonl"
 
 
 def conversations(n: int) -> list[list[dict]]:
-    return [[{"role": "user", "content": f"Translate into English: {SENTENCES[i % len(SENTENCES)]}"}]
+    rows = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [[{"role": "user", "content": f"Translate into English: {rows[i % len(rows)]['source']}"}]
             for i in range(n)]
 
 
-async def drive(teacher, convs) -> list:
-    return await asyncio.gather(*(teacher.complete(c, seed=i) for i, c in enumerate(convs)))
+def worker(threads: int, max_tokens: int, batch_size: int, jobs, results) -> None:
+    """One teacher process: load the model once, then generate whatever conversations it is sent."""
+    from redraft.synth.embedded_teacher import EmbeddedTeacher
+
+    teacher = EmbeddedTeacher(SimpleNamespace(max_tokens=max_tokens, batch_size=batch_size, threads=threads))
+    teacher.generate(conversations(2))  # load and warm up
+    loop = asyncio.new_event_loop()  # one loop for every job: the teacher's batcher lives in it
+    results.put("ready")
+    while (convs := jobs.get()) is not None:
+        async def drive():
+            return await asyncio.gather(*(teacher.complete(c, seed=i) for i, c in enumerate(convs)))
+
+        start = time.perf_counter()
+        done = loop.run_until_complete(drive())
+        results.put((sum(c.completion_tokens for c in done), start, time.perf_counter()))
+
+
+class Setting:
+    def __init__(self, name: str, max_tokens: int, batch_size: int):
+        self.name = name
+        self.procs, self.threads = map(int, name.split("x"))
+        ctx = mp.get_context("spawn")
+        self.jobs = [ctx.Queue() for _ in range(self.procs)]
+        self.results = ctx.Queue()
+        self.workers = [ctx.Process(target=worker, args=(self.threads, max_tokens, batch_size, q, self.results),
+                                    daemon=True) for q in self.jobs]
+        for w in self.workers:
+            w.start()
+        for _ in self.workers:
+            assert self.results.get(timeout=600) == "ready"
+
+    def tokens_per_s(self, convs: list) -> float:
+        """Generate `convs`, split over the processes; tokens over wall time from first start to last finish."""
+        for i, q in enumerate(self.jobs):
+            q.put(convs[i::self.procs])
+        done = [self.results.get(timeout=3600) for _ in self.jobs]
+        return sum(d[0] for d in done) / (max(d[2] for d in done) - min(d[1] for d in done))
+
+    def close(self) -> None:
+        for q in self.jobs:
+            q.put(None)
+        for w in self.workers:
+            w.join(timeout=30)
+
+
+class DemoSetting:
+    """The whole demo, run fresh, with PROCSxTHREADS as its executor and teacher threads."""
+
+    def __init__(self, name: str, out: Path):
+        self.name, self.out = name, out
+        self.procs, self.threads = name.split("x")
+
+    def seconds(self) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "redraft.cli", "run", "demo", "-o", str(self.out / self.name), "--fresh",
+                        "--set", f"executor.tasks={self.procs}", "--set", f"executor.workers={self.procs}",
+                        "--set", f"teacher.threads={self.threads}"], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        pass
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1), "max": round(max(values), 1)}
 
 
 def main() -> None:
-    import torch
-
-    from redraft.synth.embedded_teacher import EmbeddedTeacher
-
     p = argparse.ArgumentParser()
-    p.add_argument("--prompts", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--max-tokens", type=int, default=64)
-    p.add_argument("--single", type=int, default=4, help="prompts for the one-stream baseline")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (teacher.threads)")
+    p.add_argument("--settings", default="1x2,2x1", help="comma-separated PROCSxTHREADS")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--prompts", type=int, default=48, help="conversations per measurement (the demo has 48 pairs)")
+    p.add_argument("--max-tokens", type=int, default=48)
+    p.add_argument("--batch-size", type=int, default=48)
+    p.add_argument("--demo", action="store_true", help="time the whole demo instead of the teacher alone")
     a = p.parse_args()
-    teacher = EmbeddedTeacher(SimpleNamespace(max_tokens=a.max_tokens, batch_size=a.batch_size, threads=a.threads))
-    teacher.generate(conversations(1))  # load and warm up
+    convs = conversations(a.prompts)
+    if a.demo:
+        import tempfile
 
-    start = time.perf_counter()
-    singles = [teacher.generate([c])[0] for c in conversations(a.single)]
-    single_tps = sum(c.completion_tokens for c in singles) / (time.perf_counter() - start)
-
-    batches_before = teacher.batches
-    start = time.perf_counter()
-    results = asyncio.run(drive(teacher, conversations(a.prompts)))
-    elapsed = time.perf_counter() - start
-    tokens = sum(c.completion_tokens for c in results)
-    print(json.dumps({"benchmark": "embedded_throughput", "cores": os.cpu_count(),
-                      "load_avg_1m": os.getloadavg()[0], "torch_threads":
-                      torch.get_num_threads(), "prompts": a.prompts, "batch_size": a.batch_size,
-                      "max_tokens": a.max_tokens, "batches": teacher.batches - batches_before,
-                      "generated_tokens": tokens, "seconds": round(elapsed, 2),
-                      "batched_tokens_per_s": round(tokens / elapsed, 1),
-                      "single_stream_tokens_per_s": round(single_tps, 1),
-                      "speedup": round(tokens / elapsed / single_tps, 2)}))
+        scratch = Path(tempfile.mkdtemp(prefix="redraft-demo-"))
+        settings = [DemoSetting(name, scratch) for name in a.settings.split(",")]
+    else:
+        settings = [Setting(name, a.max_tokens, a.batch_size) for name in a.settings.split(",")]
+    figures = {(s.name, c): [] for s in settings for c in ("idle", "loaded")}
+    loads = []
+    try:
+        for rep in range(a.repeats):
+            for condition in ("idle", "loaded") if rep % 2 == 0 else ("loaded", "idle"):
+                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition == "loaded" else None
+                try:
+                    before = os.getloadavg()[0]
+                    for s in settings if rep % 2 == 0 else settings[::-1]:
+                        figures[s.name, condition].append(s.seconds() if a.demo else s.tokens_per_s(convs))
+                    loads.append({"repeat": rep, "condition": condition,
+                                  "loadavg_1m_before_after": [round(before, 2), round(os.getloadavg()[0], 2)]})
+                finally:
+                    if busy:
+                        busy.kill()
+                        busy.wait()
+    finally:
+        for s in settings:
+            s.close()
+    unit = "demo_seconds" if a.demo else "tokens_per_s"
+    out = {"benchmark": "embedded_throughput", "cores": os.cpu_count(), "repeats": a.repeats, unit: {},
+           "loaded_over_idle_time": {}}
+    if not a.demo:
+        out |= {"prompts": a.prompts, "max_tokens": a.max_tokens}
+    for s in settings:
+        idle, loaded = figures[s.name, "idle"], figures[s.name, "loaded"]
+        out[unit][s.name] = {"idle": spread(idle), "loaded": spread(loaded)}
+        ratio = statistics.median(loaded) / statistics.median(idle)  # seconds grow, tokens/s shrink
+        out["loaded_over_idle_time"][s.name] = round(ratio if a.demo else 1 / ratio, 2)
+    out["phases"] = loads
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
