@@ -84,15 +84,15 @@ class Setting:
 class DemoSetting:
     """The whole demo, run fresh, with PROCSxTHREADS as its executor and teacher threads."""
 
-    def __init__(self, name: str, out: Path):
-        self.name, self.out = name, out
+    def __init__(self, name: str, out: Path, extra: list[str]):
+        self.name, self.out, self.extra = name, out, extra
         self.procs, self.threads = name.split("x")
 
     def seconds(self) -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "redraft.cli", "run", "demo", "-o", str(self.out / self.name), "--fresh",
                         "--set", f"executor.tasks={self.procs}", "--set", f"executor.workers={self.procs}",
-                        "--set", f"teacher.threads={self.threads}"], check=True, capture_output=True)
+                        "--set", f"teacher.threads={self.threads}", *self.extra], check=True, capture_output=True)
         return time.perf_counter() - start
 
     def close(self) -> None:
@@ -111,13 +111,17 @@ def main() -> None:
     p.add_argument("--max-tokens", type=int, default=48)
     p.add_argument("--batch-size", type=int, default=48)
     p.add_argument("--demo", action="store_true", help="time the whole demo instead of the teacher alone")
+    p.add_argument("--demo-limit", type=int, help="--demo: only the first N pairs")
+    p.add_argument("--demo-turns", type=int, help="--demo: synth.turns")
     a = p.parse_args()
     convs = conversations(a.prompts)
     if a.demo:
         import tempfile
 
         scratch = Path(tempfile.mkdtemp(prefix="redraft-demo-"))
-        settings = [DemoSetting(name, scratch) for name in a.settings.split(",")]
+        extra = ([f"--limit={a.demo_limit}"] if a.demo_limit else []) + (
+            ["--set", f"synth.turns={a.demo_turns}"] if a.demo_turns else [])
+        settings = [DemoSetting(name, scratch, extra) for name in a.settings.split(",")]
     else:
         settings = [Setting(name, a.max_tokens, a.batch_size) for name in a.settings.split(",")]
     figures = {(s.name, c): [] for s in settings for c in ("idle", "loaded")}
