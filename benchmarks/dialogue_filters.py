@@ -8,6 +8,13 @@ rules in tests/data/dialogue_labels.md). Prints one JSON line:
 for the whole set, for its two halves (`tune`: the half the thresholds were tuned on, `holdout`: the other, split by
 a hash of the id) and per revision kind (dialogues holding a request of that kind), plus the drop reasons.
   python benchmarks/dialogue_filters.py [--labels FILE] [--split tune|holdout|all] [--show dropped-good|kept-bad]
+
+--wmt: what the filters drop from unlabelled dialogues made of strong systems' real translations, every WMT22 line of
+zh-en, de-en, en-zh and en-de with a GPT-4 and a BayLing-13B translation (../shared/data): `polish`, GPT-4's
+translation then the reference as the polished turn, then the source as the back-translation; `revise`, BayLing-13B's
+translation then GPT-4's as the polished turn. Most of these are good, so each reason's count bounds what that check
+costs on good data (a share of them are real errors of the systems). `--show dropped` prints them.
+  python benchmarks/dialogue_filters.py --wmt [--show dropped]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -43,6 +51,48 @@ def verdicts(rows: list[dict]) -> list[str | None]:
     return reasons
 
 
+def wmt_rows() -> list[dict]:
+    """The --wmt dialogues, with the request templates redraft's synthesis uses."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from dialogue_eval_set import DATA, WMT, Builder, lines
+
+    b = Builder()
+    for pair in ("zhen", "deen", "enzh", "ende"):
+        s, t = pair[:2], pair[2:]
+        src, ref = lines(WMT / f"{pair}.src"), lines(WMT / f"{pair}.ref")
+        gpt4 = lines(DATA / "bayling_outputs" / "gpt-4" / f"{s}-{t}.hypo")
+        bayling = lines(DATA / "bayling_outputs" / "bayling-13b" / f"{s}-{t}.hypo")
+        for i in range(min(len(src), len(gpt4), len(bayling))):
+            if not (src[i].strip() and ref[i].strip() and gpt4[i].strip() and bayling[i].strip()):
+                continue
+            b.dialogue(f"polish-{pair}", s, t, src[i], ref[i], gpt4[i],
+                       [("polish", {}, ref[i]), ("back_translation", {"lang": s}, src[i])], origin="wmt")
+            b.dialogue(f"revise-{pair}", s, t, src[i], ref[i], bayling[i], [("polish", {}, gpt4[i])], origin="wmt")
+    return b.rows
+
+
+def wmt_report(show: bool) -> None:
+    rows = wmt_rows()
+    start = time.perf_counter()
+    reasons = verdicts(rows)
+    seconds = time.perf_counter() - start
+    out = {}
+    for r, reason in zip(rows, reasons):
+        name = r["origin"].split(":")[1]
+        variant, pair = name.split("-")
+        out.setdefault(variant, {}).setdefault(pair, Counter())["n"] += 1
+        if reason:
+            out[variant][pair][reason] += 1
+            if show:
+                print(json.dumps({"id": r["id"], "reason": reason, "source": r["source_text"],
+                                  "reference": r["reference_text"],
+                                  "answers": [m["content"] for m in r["messages"] if m["role"] == "assistant"]},
+                                 ensure_ascii=False), file=sys.stderr)
+    print(json.dumps({"benchmark": "dialogue_filters", "mode": "wmt",
+                      **{v: {p: dict(c.most_common()) for p, c in pairs.items()} for v, pairs in out.items()},
+                      "seconds": round(seconds, 2), "loadavg": os.getloadavg()[0]}, ensure_ascii=False))
+
+
 def scores(labels: list[str], kept: list[bool]) -> dict:
     n_kept = sum(kept)
     count = Counter(labels)
@@ -63,9 +113,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--labels", default=str(LABELS))
     ap.add_argument("--split", choices=["tune", "holdout", "all"], default="all")
-    ap.add_argument("--show", choices=["dropped-good", "kept-bad"], help="print these rows (to stderr) first")
+    ap.add_argument("--show", choices=["dropped-good", "kept-bad", "dropped"], help="print these rows (to stderr)")
+    ap.add_argument("--wmt", action="store_true", help="unlabelled dialogues of real translations (see above)")
     a = ap.parse_args()
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    if a.wmt:
+        return wmt_report(a.show == "dropped")
 
     rows = [json.loads(line) for line in Path(a.labels).read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r.get("label") and (a.split == "all" or split_of(r["id"]) == a.split)]
@@ -74,8 +127,6 @@ def main() -> None:
     seconds = time.perf_counter() - start
     labels, kept = [r["label"] for r in rows], [r is None for r in reasons]
     if a.show:
-        import sys
-
         for r, reason in zip(rows, reasons):
             if (a.show == "dropped-good" and reason and r["label"] == "good") or (
                     a.show == "kept-bad" and reason is None and r["label"] != "good"):

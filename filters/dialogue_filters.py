@@ -16,7 +16,9 @@ from datatrove.data import Document
 
 from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, parse_args
 from .langid import LanguageIdentifier
+from .rewrite import REWRITES
 from .phrases import META_TALK, REFUSAL
+from .scripts import wrong_variant
 from .text import CJK_LANGS, base_lang, word_count
 from .turns import UNKNOWN_LANGS, DialogueFilter, turn_frame, verdicts
 
@@ -97,8 +99,10 @@ class Refusal(DialogueFilter):
 
 class TurnLanguage(DialogueFilter):
     """Every assistant turn is in the language asked for: the target language, or the language a
-    `third_language` / `back_translation` request names (answers to `explain` are not checked). One wrong turn drops
-    the dialogue. Reason `turn{N}_lang_mismatch`."""
+    `third_language` / `back_translation` request names (answers to `explain` are not checked), and Chinese in the
+    pair's script variant: Simplified or Traditional as its language tag says (zh-TW, zh-Hans), else as the reference
+    (the source, for a back-translation) is written. One wrong turn drops the dialogue. Reasons
+    `turn{N}_lang_mismatch`, `turn{N}_script_variant`."""
     name = "turn_language"
 
     def __init__(self, short_chars: int = 25, min_letters: int = 10, max_chars: int = 300, **kw):
@@ -111,8 +115,21 @@ class TurnLanguage(DialogueFilter):
         if frame.is_empty():
             return [True] * len(batch)
         agrees = self.identifier.agreement(frame["answer"], frame["lang"])
-        reason = pl.select(pl.when(pl.lit(agrees)).then(None).otherwise(pl.lit("lang_mismatch"))).to_series()
-        return verdicts(frame, reason, len(batch))
+        reason = [None if ok else "lang_mismatch" for ok in agrees]
+        for i, row in enumerate(frame.iter_rows(named=True)):
+            if reason[i] is None and row["lang"] in ("zh", "yue") and self._wrong_variant(row, batch[row["doc"]]):
+                reason[i] = "script_variant"
+        return verdicts(frame, pl.Series(reason, dtype=pl.String), len(batch))
+
+    @staticmethod
+    def _wrong_variant(row: dict, doc: Document) -> bool:
+        """Chinese in the other script variant than the pair's side it is written in: its tag, else its text."""
+        meta = doc.metadata
+        if row["lang"] == row["tgt_lang"] and row["kind"] != "back_translation":
+            return wrong_variant(row["answer"], meta.get("tgt_lang") or "", row["reference"])
+        if row["lang"] == row["src_lang"]:
+            return wrong_variant(row["answer"], meta.get("src_lang") or "", row["source"])
+        return False  # a third language: no text of the pair shows which variant
 
     def filter(self, doc):
         return self.filter_batch([doc])[0]
@@ -157,13 +174,42 @@ def magnitudes(text: str, lang: str) -> set[int]:
     return {MAGNITUDES[base_lang(lang)][m.lower()] for m in pattern.findall(text)} if pattern else set()
 
 
+# Languages that capitalise every noun: a capital there does not mark a name.
+NOUN_CAPITALISING = {"de", "lb"}
+_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+_OPENERS = set(".!?:;\"'“”‘’«»„([{-–—")
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words of 3+ letters that do not open a sentence, a quote or a bracket: names, in English."""
+    out = set()
+    for m in _WORD_RE.finditer(text):
+        before = text[:m.start()].rstrip()
+        if m.group()[0].isupper() and before and before[-1] not in _OPENERS:
+            out.add(m.group())
+    return out
+
+
+def name_changed(answer: str, previous: str, reference: str, source: str, request: str) -> bool:
+    """A rewrite drops a name that its previous answer and the reference agree on and brings in one that no text
+    of the dialogue holds ("Yang Xingche" -> "Yang Xingtu")."""
+    text = answer.lower()
+    lost = [n for n in names(previous) & names(reference) if n.lower() not in text]
+    if not lost:
+        return False
+    pool = " ".join((previous, reference, source, request)).lower()
+    return any(n.lower() not in pool for n in names(answer))
+
+
 class Faithfulness(DialogueFilter):
     """The first translation against the pair's reference: chrF (sacrebleu) at least `min_chrf` (`min_chrf_cjk`
     for a Chinese, Japanese or Thai target, scored on character 3-grams: a good Chinese translation that words things
     differently from its reference shares few 6-grams with it), and length ratio (English-equivalent words) at most
     `max_length_ratio` (reason `turn1_unfaithful`). And every answer in the target language against the reference:
     a number word swapped for another ("1.77 billion" where the reference says "1.77 trillion" for 1.77万亿; reason
-    `turn{N}_number_mismatch`). Skipped when there is no reference."""
+    `turn{N}_number_mismatch`). And every rewrite in a target language that capitalises only names (not German):
+    a name its previous answer and the reference agree on, swapped for one no text of the dialogue holds (reason
+    `turn{N}_name_changed`). Skipped when there is no reference."""
     name = "faithfulness"
 
     def __init__(self, min_chrf: float = 20.0, max_length_ratio: float = 2.5, min_chrf_cjk: float = 10.0, **kw):
@@ -192,4 +238,11 @@ class Faithfulness(DialogueFilter):
             found = magnitudes(text, lang)
             if found - expected and expected - found:  # one swapped for another, not one left out
                 return False, f"turn{turn}_number_mismatch"
+        if base_lang(lang) in CJK_LANGS or base_lang(lang) in NOUN_CAPITALISING:
+            return True
+        requests = [t.get("content") or "" for t in turns(doc) if t.get("role") == "user"]
+        for turn in range(2, len(texts) + 1):
+            if kinds[turn - 1] in REWRITES and name_changed(texts[turn - 1], texts[turn - 2], ref, doc.text or "",
+                                                            requests[turn - 1] if turn - 1 < len(requests) else ""):
+                return False, f"turn{turn}_name_changed"
         return True

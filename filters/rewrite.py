@@ -6,6 +6,8 @@
 - `remark`: it comments on the translation instead of giving one ("It should be 'proceeding'.", "The translation uses
   the word 'work' instead of 'project'."; patterns in filters/phrases.py, in every language the taxonomy writes).
 - `repetition`: it loops ("The translation of the translation of the translation...").
+- `stutter`: a Chinese word said twice in a row ("卡伯里射门射门简单"), which neither the source nor the reference
+  does: a garbled translation.
 - `too_short` / `too_long`: a follow-up answer's length (English-equivalent words) against the pair's reference (or,
   for a back-translation, the source) is out of the kind's bounds: a fragment, or a translation plus an essay.
   `shorten` has no lower bound; third-language and back-translation answers are measured across languages.
@@ -38,6 +40,8 @@ DEFAULT_BOUNDS = (1.8, 2.0)
 REWRITES = {"include_word", "avoid_word", "register", "audience", "shorten", "grammar", "polish", "error_correction"}
 _WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}]|\p{L}{4,}"
 _LOOP = re.compile(r"(.{2,}?)(?:\s*\1){3,}", re.DOTALL)
+# Han only: kana words repeat by design (いろいろ, どんどん); spaced languages double words by grammar ("die die")
+_STUTTER = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,4})\1")
 _REMARK = [re.compile(p, re.MULTILINE) for p in REMARK + TASK_WORDS]
 
 
@@ -70,6 +74,12 @@ def loops(text: str, reference: str) -> bool:
     """A unit of 2+ characters repeated 4+ times in a row over 16+ characters (and not so in the reference)."""
     m = _LOOP.search(text)
     return bool(m) and len(m.group(0)) >= 16 and not _LOOP.search(reference)
+
+
+def stutters(text: str, source: str, reference: str) -> bool:
+    """A word of 2-4 Chinese characters said twice in a row ("射门射门", "快递快递": a garbled translation), where
+    neither the source nor the reference does so (哈哈哈哈)."""
+    return bool(_STUTTER.search(text)) and not _STUTTER.search(source) and not _STUTTER.search(reference)
 
 
 def remarks(answer: str, source: str, reference: str) -> bool:
@@ -109,6 +119,8 @@ class Rewrite(DialogueFilter):
             return "request_echoed"
         if loops(answer, reference):
             return "repetition"
+        if stutters(answer, source, reference):
+            return "stutter"
         if kind == "explain":
             return None
         target_side = kind is None or kind in REWRITES or kind == "format"

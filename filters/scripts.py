@@ -18,6 +18,9 @@ has none for scripts, and the source and reference for Latin words. Reasons: `tu
 
 from __future__ import annotations
 
+import re
+
+import hanzidentifier
 import polars as pl
 
 from .turns import DialogueFilter, turn_frame, verdicts
@@ -66,6 +69,40 @@ def word_runs(answer: list[str], leftover: set[str], names: set[str], n: int = 3
         if run >= n:
             return True
     return False
+
+
+# Language tags that name a Chinese script: zh-Hant, zh-TW, zh-HK and zh-MO are written in Traditional characters.
+_TRADITIONAL_TAG = re.compile(r"(?i)^(?:zh|yue)[-_](?:.*\b)?(?:hant|tw|hk|mo)\b")
+_SIMPLIFIED_TAG = re.compile(r"(?i)^(?:zh|yue)[-_](?:.*\b)?(?:hans|cn|sg)\b")
+
+
+def chinese_variant(text: str) -> str | None:
+    """`simplified` or `traditional` when the text's Han characters are all of one variant's (characters both share
+    decide nothing), `mixed` when it holds characters of both, else None."""
+    kind = hanzidentifier.identify(text)
+    return {hanzidentifier.SIMPLIFIED: "simplified", hanzidentifier.TRADITIONAL: "traditional",
+            hanzidentifier.MIXED: "mixed"}.get(kind)
+
+
+def expected_variant(tag: str, anchor: str) -> str | None:
+    """The Chinese variant an answer must be written in: the one its language tag names (zh-TW, zh-Hans), else the
+    one its anchor text (the reference, or the source for a back-translation) is written in; None when neither
+    says."""
+    if _TRADITIONAL_TAG.match(tag or ""):
+        return "traditional"
+    if _SIMPLIFIED_TAG.match(tag or ""):
+        return "simplified"
+    found = chinese_variant(anchor) if anchor else None
+    return found if found in ("simplified", "traditional") else None
+
+
+def wrong_variant(answer: str, tag: str, anchor: str) -> bool:
+    """A Chinese answer in the other variant than the one expected, or mixing both where the anchor does not
+    ("確膠素對軟骨的彈性" where the pair is in Simplified characters)."""
+    expected = expected_variant(tag, anchor)
+    found = chinese_variant(answer)
+    return expected is not None and found is not None and found != expected and not (
+        found == "mixed" and chinese_variant(anchor) == "mixed")
 
 
 class SourceScript(DialogueFilter):

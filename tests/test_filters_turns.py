@@ -82,6 +82,20 @@ def test_explanations_may_talk_about_the_translation():
     assert run("rewrite", [explained]) == [None]
 
 
+def test_a_chinese_word_said_twice_is_a_garbled_translation():
+    # BayLing-13B's WMT22 en-zh output; the reference says it once
+    en_zh = dict(source="If you need your order urgently, please choose the express postage option.",
+                 reference="如果您的订单是急件，请选择快递邮资选项。", src_lang="en", tgt_lang="zh")
+    garbled = dialogue(["如果您需要迅速收货，请选择快递快递选项。"], **en_zh)
+    fine = dialogue(["如果您急需收货，请选择快递选项。"], **en_zh)
+    # laughter the reference writes too, and Japanese, whose kana words repeat by design
+    laughing = dialogue(["哈哈哈哈，这太好笑了。"], source="Hahaha, that's so funny.", reference="哈哈哈哈，太好笑了。",
+                        src_lang="en", tgt_lang="zh")
+    japanese = dialogue(["いろいろな方法を試しました。"], source="I tried various ways.", reference="色々な方法を試しました。",
+                        src_lang="en", tgt_lang="ja")
+    assert run("rewrite", [garbled, fine, laughing, japanese]) == ["turn1_stutter", None, None, None]
+
+
 # --- source text left in the answer ------------------------------------------------------------------------------
 
 def test_source_script_left_in_a_target_language_turn():
@@ -138,6 +152,28 @@ def test_latin_text_in_a_chinese_turn():
         "turn1_source_words", "turn1_source_words", None, None]
 
 
+def test_chinese_in_the_script_variant_of_the_pair():
+    # GPT-4's WMT22 en-zh output, in Traditional characters where the reference is in Simplified ones
+    en_zh = dict(source="Vacuum therapy has been shown to be effective in treating erectile dysfunction in over 95% "
+                        "of men, without any major side effects or drugs.",
+                 reference="真空疗法已被证明能有效治疗 95% 以上的男性勃起功能障碍，没有任何重大副作用，不需要使用药物。",
+                 src_lang="en", tgt_lang="zh")
+    traditional = "真空治療已被證明能在95%以上的男性中有效治療勃起功能障礙，且無任何重大副作用或藥物。"
+    simplified = "真空治疗已被证明能在95%以上的男性中有效治疗勃起功能障碍，且无任何重大副作用或药物。"
+    # one Traditional character in Simplified text (BayLing-13B's "並且")
+    mixed = "真空治疗已被证明能在95%以上的男性中有效治疗勃起功能障碍，並且无任何重大副作用。"
+    docs = [dialogue([traditional], **en_zh), dialogue([simplified], **en_zh), dialogue([mixed], **en_zh),
+            dialogue([simplified, traditional], [("polish", {})], **en_zh)]
+    # the tag decides where it names a variant: zh-TW wants Traditional whatever the reference
+    taiwan = dict(en_zh, tgt_lang="zh-TW")
+    docs += [dialogue([traditional], **taiwan), dialogue([simplified], **taiwan)]
+    # a back-translation into Chinese follows the source's variant
+    docs.append(zh_en([ZH_FIRST, "然而，考了PMP就能保證項目管理工作暢通無阻了嗎？"], [("back_translation", {"lang": "zh"})]))
+    assert run("turn_language", docs) == ["turn1_script_variant", None, "turn1_script_variant",
+                                          "turn2_script_variant", None, "turn1_script_variant",
+                                          "turn2_script_variant"]
+
+
 # --- refusals and meta-talk --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("answer", [
@@ -191,6 +227,26 @@ def test_a_swapped_number_word_is_unfaithful_in_any_turn():
             dialogue([wrong], source=source, reference=reference, src_lang="zh"),
             dialogue([right, wrong], [("polish", {})], source=source, reference=reference, src_lang="zh")]
     assert run("faithfulness", docs) == [None, "turn1_number_mismatch", "turn2_number_mismatch"]
+
+
+def test_a_rewrite_that_changes_a_name_is_unfaithful():
+    # WMT22 zh-en: the reference as turn 1, then a shortened version that renames the author (labelled flawed)
+    zh = dict(source="“悬疑天才”杨星辰熬白了头，奉献百万畅销书！", src_lang="zh",
+              reference="Yang Xingche, the “thriller genius”, worked until his hair turned gray to contribute a "
+                        "million bestselling books!")
+    first = zh["reference"]
+    renamed = "\"Suspense genius\" Yang Xingtu's hair turned white, dedicating millions of best-selling books!"
+    kept = "Thriller genius Yang Xingche went gray writing a million bestsellers!"
+    shorten = [("shorten", {"max_words": 14})]
+    # a name the user asks for is no change of name
+    asked = dialogue([first, "Thriller genius Yang Xingche, also known as Xingxing, wrote a million bestsellers!"],
+                     [("include_word", {"word": "Xingxing"})], requests=["Please use the word \"Xingxing\"."], **zh)
+    # German capitalises every noun: a capital is no name there
+    german = dialogue(["Der Ausschuss legt seinen Bericht in Genf vor.", "Das Gremium legt seinen Bericht in Genf vor."],
+                      [("polish", {})], source=REFERENCE, reference="Der Ausschuss wird seinen Bericht in Genf vorlegen.",
+                      src_lang="en", tgt_lang="de")
+    docs = [dialogue([first, renamed], shorten, **zh), dialogue([first, kept], shorten, **zh), asked, german]
+    assert run("faithfulness", docs) == ["turn2_name_changed", None, None, None]
 
 
 def test_a_short_chinese_translation_worded_unlike_its_reference_is_faithful():
