@@ -1,16 +1,17 @@
 """Embedded teacher throughput on a quiet and on a busy machine: generated tokens/s for several ways of spending the
-cores, idle and with a background `python -c "while True: pass"` that keeps one core busy (started and stopped here).
+cores, idle and with a background busy loop that keeps one core busy (started here, and ended with the benchmark).
 
-A setting is PROCSxTHREADS: PROCS teacher processes (as datatrove workers run them) of THREADS torch threads each,
-the demo's prompts split between them. `1x2` is the demo before issue 12 (one process, `threads: 2`), `2x1` the demo
-now (two workers of one thread). Each setting keeps its processes and loaded model for the whole run; the settings
-and the two conditions are interleaved and repeated (`--repeats`), since other work on a shared machine moves the
-figures. Prints one JSON line: per setting and condition the median tokens/s with min and max, the loaded/idle ratio
-of the medians (the demo's time scales with it: generation is most of it), and the load average around each phase.
+A setting is PROCSxTHREADS: PROCS teacher processes (as datatrove workers run them) of THREADS torch threads each
+(`auto`: the free cores, chosen before every batch), the demo's prompts split between them. `1x2` is the demo before
+issue 12 (one process, `threads: 2`), `1x1` one process of one thread, `1xauto` the demo now. Each setting keeps its processes and loaded model
+for the whole run; the settings and the two conditions are interleaved and repeated (`--repeats`), since other work
+on a shared machine moves the figures. Prints one JSON line: per setting and condition the median with min and max,
+the loaded/idle ratio of the medians (the demo's time scales with it: generation is most of it), and the load
+average around each phase.
 With --demo, each measurement is the whole demo instead (`redraft run demo --fresh` with the setting as
 `executor.tasks`/`executor.workers` and `teacher.threads`), timed in seconds: the issue's loaded/idle goal.
-Run: python benchmarks/embedded_throughput.py [--settings 1x2,2x1] [--repeats 3] [--prompts 48] [--max-tokens 48]
-     python benchmarks/embedded_throughput.py --demo [--settings 1x2,2x1] [--repeats 1]
+Run: python benchmarks/embedded_throughput.py [--settings 1x2,1xauto] [--repeats 3] [--prompts 48] [--max-tokens 48]
+     python benchmarks/embedded_throughput.py --demo [--settings 1x2,1xauto] [--repeats 3] [--conditions idle,loaded]
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 DEMO = Path(__file__).resolve().parents[1] / "recipes" / "data" / "demo.jsonl"
+# one busy core, which ends with the benchmark even when the benchmark is killed
+BUSY = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
 
 
 def conversations(n: int) -> list[list[dict]]:
@@ -56,7 +59,8 @@ def worker(threads: int, max_tokens: int, batch_size: int, jobs, results) -> Non
 class Setting:
     def __init__(self, name: str, max_tokens: int, batch_size: int):
         self.name = name
-        self.procs, self.threads = map(int, name.split("x"))
+        procs, threads = name.split("x")
+        self.procs, self.threads = int(procs), threads if threads == "auto" else int(threads)
         ctx = mp.get_context("spawn")
         self.jobs = [ctx.Queue() for _ in range(self.procs)]
         self.results = ctx.Queue()
@@ -105,7 +109,7 @@ def spread(values: list[float]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--settings", default="1x2,2x1", help="comma-separated PROCSxTHREADS")
+    p.add_argument("--settings", default="1x2,1xauto", help="comma-separated PROCSxTHREADS")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--prompts", type=int, default=48, help="conversations per measurement (the demo has 48 pairs)")
     p.add_argument("--max-tokens", type=int, default=48)
@@ -113,6 +117,7 @@ def main() -> None:
     p.add_argument("--demo", action="store_true", help="time the whole demo instead of the teacher alone")
     p.add_argument("--demo-limit", type=int, help="--demo: only the first N pairs")
     p.add_argument("--demo-turns", type=int, help="--demo: synth.turns")
+    p.add_argument("--conditions", default="idle,loaded", help="idle, loaded or both (a ratio needs both)")
     a = p.parse_args()
     convs = conversations(a.prompts)
     if a.demo:
@@ -128,8 +133,10 @@ def main() -> None:
     loads = []
     try:
         for rep in range(a.repeats):
-            for condition in ("idle", "loaded") if rep % 2 == 0 else ("loaded", "idle"):
-                busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition == "loaded" else None
+            conditions = [c for c in (("idle", "loaded") if rep % 2 == 0 else ("loaded", "idle"))
+                          if c in a.conditions.split(",")]
+            for condition in conditions:
+                busy = subprocess.Popen([sys.executable, "-c", BUSY]) if condition == "loaded" else None
                 try:
                     before = os.getloadavg()[0]
                     for s in settings if rep % 2 == 0 else settings[::-1]:
@@ -150,9 +157,10 @@ def main() -> None:
         out |= {"prompts": a.prompts, "max_tokens": a.max_tokens}
     for s in settings:
         idle, loaded = figures[s.name, "idle"], figures[s.name, "loaded"]
-        out[unit][s.name] = {"idle": spread(idle), "loaded": spread(loaded)}
-        ratio = statistics.median(loaded) / statistics.median(idle)  # seconds grow, tokens/s shrink
-        out["loaded_over_idle_time"][s.name] = round(ratio if a.demo else 1 / ratio, 2)
+        out[unit][s.name] = {c: spread(v) for c, v in (("idle", idle), ("loaded", loaded)) if v}
+        if idle and loaded:
+            ratio = statistics.median(loaded) / statistics.median(idle)  # seconds grow, tokens/s shrink
+            out["loaded_over_idle_time"][s.name] = round(ratio if a.demo else 1 / ratio, 2)
     out["phases"] = loads
     print(json.dumps(out))
 

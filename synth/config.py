@@ -20,9 +20,9 @@ class TeacherConfig(BaseModel):
     max_tokens: int = Field(256, ge=1)  # per completion
     max_retries: int = Field(6, ge=0)
     batch_size: int = Field(16, ge=1)  # embedded only: prompts generated together
-    # embedded only: torch threads. 1 by default: with other work on the cores, torch's spinning thread pool ran a
-    # batch 25x slower at 2 threads than at 1 (measured on 2 cores); on idle cores 2 gained little
-    threads: int = Field(1, ge=1)
+    # embedded only: torch threads, or `auto`: before every batch, the cores other processes leave free
+    # (synth/free_cores.py; a thread team sharing its cores with other work stalls)
+    threads: int | Literal["auto"] = "auto"
     requests_per_minute: float | None = Field(None, gt=0)  # client-side limits; x-ratelimit-* headers also apply
     tokens_per_minute: float | None = Field(None, gt=0)
     send_seed: bool = True  # pass a per-request `seed` derived from the item (servers that reject it: false)
@@ -39,6 +39,12 @@ class TeacherConfig(BaseModel):
             "max_concurrency": -(-self.max_concurrency // n),
             "requests_per_minute": self.requests_per_minute and self.requests_per_minute / n,
             "tokens_per_minute": self.tokens_per_minute and self.tokens_per_minute / n})
+
+    @model_validator(mode="after")
+    def _threads_at_least_one(self):
+        if isinstance(self.threads, int) and self.threads < 1:
+            raise ValueError("teacher.threads must be `auto` or at least 1")
+        return self
 
     @model_validator(mode="after")
     def _openai_needs_a_model(self):

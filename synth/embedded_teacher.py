@@ -12,6 +12,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from redraft.synth.embedded_model import MODEL_NAME
+from redraft.synth.free_cores import FreeCores
 from redraft.synth.teacher import Completion
 
 GATHER_SECONDS = 0.02  # how long a batch waits to fill once its first request is in
@@ -29,6 +30,10 @@ class EmbeddedTeacher:
         self._batcher: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="redraft-embedded")
         self._lm = None
+        threads = getattr(config, "threads", "auto")
+        self._free_cores = FreeCores() if threads == "auto" else None
+        self._fixed_threads = None if threads == "auto" else int(threads)
+        self.thread_counts: list[int] = []  # the torch threads each batch ran with
 
     def _load(self):
         if self._lm is None:
@@ -37,7 +42,6 @@ class EmbeddedTeacher:
 
             from redraft.synth.embedded_model import embedded_model_dir
 
-            torch.set_num_threads(getattr(self.config, "threads", 1))
             folder = embedded_model_dir()
             tokenizer = AutoTokenizer.from_pretrained(folder)
             tokenizer.padding_side = "left"
@@ -49,6 +53,12 @@ class EmbeddedTeacher:
 
     def generate(self, conversations: list[list[dict]]) -> list[Completion]:
         """Blocking: one batch of whole conversations, decoded greedily together."""
+        import torch
+
+        threads = self._fixed_threads or self._free_cores.threads()
+        if torch.get_num_threads() != threads:  # set in the thread that decodes: OpenMP's count is per thread
+            torch.set_num_threads(threads)
+        self.thread_counts.append(threads)
         tokenizer, model = self._load()
         prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations]
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)

@@ -45,7 +45,8 @@ def content_words(text: str, lang: str) -> list[str]:
     if lang in UNSPACED:
         spans = [run[i:i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
         return list(dict.fromkeys(s for s in spans if not _FUNCTION_CHARS & set(s)))
-    return list(dict.fromkeys(w for w in _WORD.findall(text) if len(w) >= 4))
+    # a Chinese run in a spaced-language answer (a weak teacher answered in the wrong language) is no word
+    return list(dict.fromkeys(w for w in _WORD.findall(text) if len(w) >= 4 and not _HAN.search(w)))
 
 
 def length_of(text: str, lang: str) -> int:
@@ -122,13 +123,14 @@ class Register(Kind):
 
 class Audience(Kind):
     name = "audience"
-    values = {"children": {"en": "a young child", "zh": "小孩子", "de": "ein kleines Kind"},
-              "experts": {"en": "a domain expert", "zh": "专业人士", "de": "eine Fachperson"},
-              "learners": {"en": "a language learner", "zh": "语言初学者", "de": "jemanden, der die Sprache lernt"}}
+    # German in the plural: one form after "für" (accusative) and as the subject of "dass ..." (nominative)
+    values = {"children": {"en": "a young child", "zh": "小孩子", "de": "kleine Kinder"},
+              "experts": {"en": "a domain expert", "zh": "专业人士", "de": "Fachleute"},
+              "learners": {"en": "a language learner", "zh": "语言初学者", "de": "Sprachlernende"}}
     templates = {
         "en": ["Adapt the translation for {value}.", "Rewrite it so that {value} would understand it easily."],
         "zh": ["请把译文改写成适合{value}阅读的版本。", "改成{value}也能轻松看懂的说法。"],
-        "de": ["Passe die Übersetzung für {value} an.", "Schreib es so um, dass {value} es leicht versteht."],
+        "de": ["Passe die Übersetzung für {value} an.", "Schreib es so um, dass {value} es leicht verstehen."],
     }
 
     def args(self, rng, ctx):

@@ -173,6 +173,24 @@ def test_shorten_limit_is_set_from_the_last_answer_not_the_reference():
         assert KINDS["shorten"].make(random.Random(seed), ctx).args["max_words"] < 6
 
 
+def test_a_chinese_answer_in_an_english_dialogue_offers_no_word():
+    # a weak teacher answered in Chinese: the whole sentence is one \w+ run, not a word to avoid or explain
+    ctx = Context("zh", "en", "我们明天下午在图书馆见面。", "We will meet at the library tomorrow afternoon.",
+                  last_answer="我们明天下午在图书馆见面。Meeting!", write_in="en")
+    for kind in ("avoid_word", "explain"):
+        assert {KINDS[kind].make(random.Random(seed), ctx).args["word"] for seed in range(10)} == {"Meeting"}
+
+
+@pytest.mark.parametrize("audience", ["children", "experts", "learners"])
+def test_german_audience_requests_agree_in_case_and_number(audience):
+    # one plural noun phrase serves both the accusative after "für" and the subject of "dass ... verstehen"
+    ctx = Context("en", "de", "x", "y", last_answer="y", write_in="de")
+    value = KINDS["audience"].values[audience]["de"]
+    phrases = {KINDS["audience"].phrase(random.Random(seed), ctx, {"audience": audience}) for seed in range(20)}
+    assert phrases == {f"Passe die Übersetzung für {value} an.", f"Schreib es so um, dass {value} es leicht verstehen."}
+    assert "," not in value and not value.startswith(("ein ", "eine ", "jemand"))
+
+
 def test_language_changing_kinds_only_close_a_dialogue():
     ctx = Context("zh", "en", "你好。", "Hello there, my friend.", "Hi friend.", "en")
     mix = resolve_mix(DEFAULT_MIX)
@@ -429,3 +447,31 @@ def test_loop_threads_hold_back_gc_until_the_last_one_closes():
     assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] >= fewer_gc_pauses.YOUNG_THRESHOLD
     second.close()
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
+
+
+def test_free_cores_sees_a_busy_process_on_its_cores():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from redraft.synth.free_cores import FreeCores
+
+    cores = FreeCores(first_wait=0.5)
+    if len(cores.cores) < 2:
+        pytest.skip("needs 2 cores")
+    time.sleep(0.5)
+    quiet = cores.others_busy()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        cores.others_busy()  # starts a measurement window with the loop running
+        time.sleep(1.0)
+        loaded = cores.others_busy()
+        threads = cores.threads()
+    finally:
+        busy.kill()
+        busy.wait()
+    # the loop keeps one core busy; this process's own work never counts
+    assert loaded - quiet > 0.6, (quiet, loaded)
+    assert threads <= len(cores.cores) - 1 or os.cpu_count() > len(cores.cores)
