@@ -21,6 +21,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -91,13 +92,18 @@ class DemoSetting:
     def __init__(self, name: str, out: Path, extra: list[str]):
         self.name, self.out, self.extra = name, out, extra
         self.procs, self.threads = name.split("x")
+        self.thread_counts: list[str] = []
 
     def seconds(self) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "redraft.cli", "run", "demo", "-o", str(self.out / self.name), "--fresh",
-                        "--set", f"executor.tasks={self.procs}", "--set", f"executor.workers={self.procs}",
-                        "--set", f"teacher.threads={self.threads}", *self.extra], check=True, capture_output=True)
-        return time.perf_counter() - start
+        done = subprocess.run([sys.executable, "-m", "redraft.cli", "run", "demo", "-o", str(self.out / self.name),
+                               "--fresh", "--set", f"executor.tasks={self.procs}", "--set",
+                               f"executor.workers={self.procs}", "--set", f"teacher.threads={self.threads}",
+                               *self.extra], check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        # the synth summary's "torch threads per batch 2: 3x": what `auto` chose
+        self.thread_counts.extend(re.findall(r"torch threads per batch (.+)$", done.stderr + done.stdout, re.M))
+        return seconds
 
     def close(self) -> None:
         pass
@@ -161,6 +167,8 @@ def main() -> None:
         if idle and loaded:
             ratio = statistics.median(loaded) / statistics.median(idle)  # seconds grow, tokens/s shrink
             out["loaded_over_idle_time"][s.name] = round(ratio if a.demo else 1 / ratio, 2)
+        if getattr(s, "thread_counts", None):
+            out.setdefault("torch_threads_per_batch", {})[s.name] = s.thread_counts
     out["phases"] = loads
     print(json.dumps(out))
 

@@ -8,7 +8,7 @@ deep-copied and pickled.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+from collections import Counter, deque
 
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -71,5 +71,8 @@ class SynthesizeDialogues(PipelineStep):
         if engine.budget.exhausted():
             logger.warning(f"synth: budget exhausted ({engine.budget.exhausted()}); raise it and re-run to go on")
         s = engine.progress.summary()
+        threads = Counter(n for calls in engine.calls.values() for n in getattr(calls.teacher, "thread_counts", []))
+        threads_note = (", torch threads per batch " + ", ".join(f"{n}: {k}x" for n, k in sorted(threads.items()))
+                        if threads else "")
         logger.info(f"synth: {s['items']} dialogues, {s['failed']} failed, {s['requests_per_s']:.1f} requests/s, "
-                    f"{s['tokens_per_s']:.0f} tokens/s, cost ${s['cost']:.4f}")
+                    f"{s['tokens_per_s']:.0f} tokens/s, cost ${s['cost']:.4f}{threads_note}")

@@ -475,3 +475,15 @@ def test_free_cores_sees_a_busy_process_on_its_cores():
     # the loop keeps one core busy; this process's own work never counts
     assert loaded - quiet > 0.6, (quiet, loaded)
     assert threads <= len(cores.cores) - 1 or os.cpu_count() > len(cores.cores)
+
+
+def test_teacher_threads_is_auto_or_a_positive_count():
+    from pydantic import ValidationError
+
+    from redraft.synth.config import TeacherConfig
+
+    assert TeacherConfig(provider="embedded").threads == "auto"
+    assert TeacherConfig(provider="embedded", threads=2).threads == 2
+    for bad in (0, "many"):
+        with pytest.raises(ValidationError):
+            TeacherConfig(provider="embedded", threads=bad)
