@@ -16,8 +16,8 @@ from datatrove.data import Document
 
 from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, parse_args
 from .langid import LanguageIdentifier
-from .rewrite import REWRITES
 from .phrases import META_TALK, REFUSAL
+from .rewrite import REWRITES
 from .scripts import wrong_variant
 from .text import CJK_LANGS, base_lang, word_count
 from .turns import UNKNOWN_LANGS, DialogueFilter, turn_frame, verdicts
@@ -184,8 +184,12 @@ def names(text: str) -> set[str]:
     """Capitalised words of 3+ letters that do not open a sentence, a quote or a bracket: names, in English."""
     out = set()
     for m in _WORD_RE.finditer(text):
-        before = text[:m.start()].rstrip()
-        if m.group()[0].isupper() and before and before[-1] not in _OPENERS:
+        if not m.group()[0].isupper():
+            continue
+        i = m.start() - 1
+        while i >= 0 and text[i].isspace():
+            i -= 1
+        if i >= 0 and text[i] not in _OPENERS:
             out.add(m.group())
     return out
 
