@@ -160,4 +160,6 @@ def test_resume_at_another_world_size_continues_the_same_batches(tmp_path, tiny_
     assert [m["loss"] for m in b] == pytest.approx([m["loss"] for m in a], rel=1e-5)
     wa, wb = weights(tmp_path / "ref"), weights(tmp_path / "resized")
     for k in wa:
-        torch.testing.assert_close(wb[k], wa[k], rtol=1e-4, atol=1e-6)
+        # AdamW divides by sqrt(v): where v is tiny, a sum-order difference in the gradient moves a weight by a few
+        # 1e-6 (seen: 1 element of 8,192 off by 4.4e-6); a replayed wrong batch moves weights by ~lr = 1e-3
+        torch.testing.assert_close(wb[k], wa[k], rtol=1e-4, atol=1e-5)
