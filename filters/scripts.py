@@ -84,25 +84,24 @@ def chinese_variant(text: str) -> str | None:
             hanzidentifier.MIXED: "mixed"}.get(kind)
 
 
-def expected_variant(tag: str, anchor: str) -> str | None:
-    """The Chinese variant an answer must be written in: the one its language tag names (zh-TW, zh-Hans), else the
-    one its anchor text (the reference, or the source for a back-translation) is written in; None when neither
-    says."""
+def tag_variant(tag: str) -> str | None:
+    """The Chinese variant a language tag names (zh-TW, zh-Hant: traditional; zh-CN, zh-Hans: simplified), else None."""
     if _TRADITIONAL_TAG.match(tag or ""):
         return "traditional"
     if _SIMPLIFIED_TAG.match(tag or ""):
         return "simplified"
-    found = chinese_variant(anchor) if anchor else None
-    return found if found in ("simplified", "traditional") else None
+    return None
 
 
 def wrong_variant(answer: str, tag: str, anchor: str) -> bool:
-    """A Chinese answer in the other variant than the one expected, or mixing both where the anchor does not
+    """A Chinese answer in the other variant than the one its tag names, else the one its anchor text (the
+    reference, or the source for a back-translation) is written in; or mixing both where the anchor does not
     ("確膠素對軟骨的彈性" where the pair is in Simplified characters)."""
-    expected = expected_variant(tag, anchor)
+    anchor_variant = chinese_variant(anchor) if anchor else None
+    expected = tag_variant(tag) or (anchor_variant if anchor_variant != "mixed" else None)
     found = chinese_variant(answer)
-    return expected is not None and found is not None and found != expected and not (
-        found == "mixed" and chinese_variant(anchor) == "mixed")
+    return expected is not None and found not in (None, expected) and not (
+        found == "mixed" and anchor_variant == "mixed")
 
 
 class SourceScript(DialogueFilter):

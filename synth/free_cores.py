@@ -26,8 +26,7 @@ class FreeCores:
     def _sample(self) -> tuple[float, float, float]:
         per_cpu = psutil.cpu_times(percpu=True)
         busy = 0.0
-        for i in self.cores:
-            t = per_cpu[i] if i < len(per_cpu) else per_cpu[-1]
+        for t in (per_cpu[i] for i in self.cores):
             # guest time is already counted in user time; waiting for I/O leaves the core free
             busy += sum(t) - t.idle - getattr(t, "iowait", 0) - getattr(t, "guest", 0) - getattr(t, "guest_nice", 0)
         own = self._process.cpu_times()
