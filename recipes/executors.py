@@ -215,6 +215,7 @@ def _live_jobs() -> dict[str, str]:
 
 def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, str]:
     cls, s = _slurm_executor_class(), cfg.slurm
+    work.chmod(0o700)  # the jobs run the pickled executor written here (`executor.pik`): no one else may write it
     partition = s.partition or _default_partition()
     previous, executors = None, []
     for stage in stages:

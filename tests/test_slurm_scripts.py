@@ -41,5 +41,7 @@ def test_a_virtualenv_and_an_output_folder_with_spaces_run_on_slurm(tmp_path, sl
     logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in out.glob(".redraft/work-*/logs-*/slurm/*.out"))
     assert r.returncode == 0, r.stderr + logs
     assert "submitted Slurm jobs" in r.stderr
+    work = next(out.glob(".redraft/work-*"))  # its executor.pik is code the jobs run: only its owner may write there
+    assert work.stat().st_mode & 0o777 == 0o700, oct(work.stat().st_mode)
     assert sorted(pq.read_table(out / "data").column("reference_text").to_pylist()) == [
         "The dog sleeps.", "The house is old."]
