@@ -66,7 +66,8 @@ def _why(error: Exception, n: int, in_row: bool, closed: bool, chunk: str) -> st
     if closed:
         return "not valid JSON: text after the closing ']'"
     if not chunk:
-        return f"not valid JSON: the file ends {f'inside row {n}' if in_row else 'before the closing ]'}"
+        return f"not valid JSON: the file ends inside row {n}" if in_row else \
+            "not valid JSON: the file ends before the closing ']'"
     reason = str(error).splitlines()[0].removeprefix("parse error: ").removeprefix("lexical error: ").rstrip(".")
     if in_row:
         return f"not valid JSON: {reason} (row {n})"

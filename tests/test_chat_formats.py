@@ -139,6 +139,9 @@ def test_json_array_errors_name_the_line(tmp_path, monkeypatch, chunk):
     p.write_text('[' + json.dumps(SHAREGPT_ROWS[0]) + '\n ' + json.dumps(SHAREGPT_ROWS[1]) + ']')
     with pytest.raises(InputError, match=r"broken.json:2: not valid JSON: ',' or '\]' expected after row 1"):
         messages(p)
+    p.write_text('[\n  ' + json.dumps(SHAREGPT_ROWS[0]) + ',\n  {"conversations": [')  # a writer killed midway
+    with pytest.raises(InputError, match=r"broken.json:3: not valid JSON: the file ends inside row 2"):
+        messages(p)
 
 
 def sharegpt_array(path, rows: int):

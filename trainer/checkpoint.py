@@ -50,14 +50,12 @@ class _MetadataUnpickler(pickle.Unpickler):
              ("collections", "OrderedDict")}
 
     def find_class(self, module: str, name: str):
-        if "." not in name:
-            if (module, name) in self.EXTRA:
-                return super().find_class(module, name)
-            found = getattr(dcp_metadata if module == dcp_metadata.__name__ else torch if module == "torch" else None,
-                            name, None)
-            if isinstance(found, torch.dtype) or (isinstance(found, type) and found.__module__ == module
-                                                  == dcp_metadata.__name__):
-                return found
+        if (module, name) in self.EXTRA:
+            return super().find_class(module, name)
+        found = {"torch": torch, dcp_metadata.__name__: dcp_metadata}.get(module)
+        found = getattr(found, name, None) if found is not None and "." not in name else None
+        if isinstance(found, torch.dtype) or (isinstance(found, type) and found.__module__ == dcp_metadata.__name__):
+            return found
         raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
 
 
