@@ -33,6 +33,7 @@ import os
 import sys
 import threading
 import time
+from abc import abstractmethod
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -220,18 +221,18 @@ class TeacherStep(PipelineStep):
         self.workers = workers  # processes running the step at once: they share each teacher's limits
         self.exclusion_writer = exclusion_writer  # where rejected documents go
 
+    @abstractmethod
     async def ask(self, doc: Document, calls: dict[str, TeacherCalls]):
         """Asks the teachers about one document; raises TeacherError when it fails for good."""
-        raise NotImplementedError
 
+    @abstractmethod
     def answer(self, doc: Document, outcome, session: TeacherSession) -> Iterator[Document]:
         """What goes on for `doc`, given the result of `ask` or the TeacherError it failed with; rejections go
         through `session.reject`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def unavailable(self, failing: FailFast, last: TeacherError) -> TeacherUnavailable:
         """The error that stops the run when most documents failed."""
-        raise NotImplementedError
 
     def succeeded(self, outcome) -> bool:
         """Whether the progress line counts a document as done rather than failed."""
