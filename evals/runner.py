@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.synth.loop import LoopThread
+from redraft.synth.teacher_step import LoopThread
 
 from .config import EvalConfig
 from .models import make_model

@@ -148,7 +148,7 @@ def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = 
 def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
                fresh: bool = False) -> Path:
     """`redraft run`: parallel pairs → teacher dialogues → filters → dedupe → OUT. Returns OUT."""
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
     src = r.source

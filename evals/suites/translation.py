@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from redraft.errors import UsageError
-from redraft.synth.dialogue import request_seed
+from redraft.synth.calls import request_seed
 from redraft.synth.errors import TeacherError
 
 from ..generate import run_all
