@@ -36,6 +36,11 @@ _CJK_DIGITS = {c: d for d, cs in enumerate(["〇零", "一", "二两兩", "三",
 _CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK_MYRIADS = {"万": 10**4, "萬": 10**4, "亿": 10**8, "億": 10**8}
 
+# Material a text quotes: between the quotation marks of any language ("", “”, „“, «», 「」, 『』, ‘’) and JSON objects.
+# Straight single quotes are left alone: they are apostrophes too (s'il, l'anglais).
+QUOTED_PATTERN = r'"[^"\n]*"|“[^”\n]*”|„[^“”\n]*[“”]|«[^»\n]*»|「[^」\n]*」|『[^』\n]*』|‘[^’\n]*’|\{[^{}\n]*\}'
+_QUOTED = re.compile(QUOTED_PATTERN)
+
 
 def nonspace_count(text: pl.Expr) -> pl.Expr:
     """Characters other than whitespace, per text: spaces counted as a literal, other whitespace (rare) by regex,
@@ -57,6 +62,15 @@ def letter_count(text: pl.Expr) -> pl.Expr:
 def normalize(text: str) -> str:
     """Canonical form for comparisons and exact dedupe: NFKC, case-folded, punctuation and spacing removed."""
     return _PUNCT_OR_SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def unquoted(text: str, *quoted: str) -> str:
+    """The text less the given strings (the source sentence a request carries) and less any quoted material: what
+    its writer wrote in their own language."""
+    for q in quoted:
+        if q:
+            text = text.replace(q, " ")
+    return _QUOTED.sub(" ", text)
 
 
 def base_lang(code: str) -> str:

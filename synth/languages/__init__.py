@@ -75,8 +75,9 @@ def language(code: str) -> Language | None:
 
 @cache
 def _warn_fallback(code: str) -> None:
-    logger.warning(f"synth: no request templates for {language_name(code, 'en')} ({code}): requests that would be "
-                   f"written in it are written in English")
+    name = language_name(code, "en")
+    logger.warning(f"synth: no request templates for {name + f' ({code})' if name != code else code}: requests "
+                   f"that would be written in it are written in English")
 
 
 def writing_language(lang: str) -> str:
