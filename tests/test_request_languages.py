@@ -182,4 +182,4 @@ def test_a_language_without_templates_falls_back_to_english_with_one_warning():
         logger.remove(sink)
     assert requests == [first_request(random.Random(i), "nl", "en", "Wij zien elkaar morgen.", "en") for i in range(5)]
     assert any("from Dutch to English" in r or "this Dutch sentence" in r for r in requests)
-    assert len([m for m in seen if "Dutch (nl)" in m]) == 1 and len([m for m in seen if "(sv)" in m]) == 1
+    assert len([m for m in seen if "Dutch (nl)" in m]) == 1 and len([m for m in seen if "for sv:" in m]) == 1
