@@ -55,9 +55,9 @@ def format_content(answer: str, fmt: str | None) -> str:
             return text
         return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else text
     if fmt == "quoted":
-        return text.strip("\"'“”„«»「」『』")
+        return text.strip("\"'“”„‚‘’«»‹›「」『』")
     if fmt == "numbered_list":
-        items = re.findall(r"^\s*(?:\d+[.)、:]|[-*•])\s*(.+)$", text, re.MULTILINE)
+        items = re.findall(r"^\s*(?:\d+[.)、:．）]|[-*•・①-⑳])\s*(.+)$", text, re.MULTILINE)
         return max(items, key=len) if items else text
     return text
 

@@ -73,6 +73,11 @@ def unquoted(text: str, *quoted: str) -> str:
     return _QUOTED.sub(" ", text)
 
 
+def quoted(text: str) -> list[str]:
+    """The quoted material of a text, less the quotation marks."""
+    return [q[1:-1] for q in _QUOTED.findall(text)]
+
+
 def base_lang(code: str) -> str:
     """'zh-cn' / 'zh_Hans' / '__label__zh' -> 'zh'."""
     return code.removeprefix("__label__").replace("_", "-").split("-")[0].lower()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import string
+import sys
+from pathlib import Path
 
 import pytest
 from datatrove.utils.logging import logger
@@ -183,3 +185,30 @@ def test_a_language_without_templates_falls_back_to_english_with_one_warning():
     assert requests == [first_request(random.Random(i), "nl", "en", "Wij zien elkaar morgen.", "en") for i in range(5)]
     assert any("from Dutch to English" in r or "this Dutch sentence" in r for r in requests)
     assert len([m for m in seen if "Dutch (nl)" in m]) == 1 and len([m for m in seen if "for sv:" in m]) == 1
+
+
+# --- end to end ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def loopback(tmp_path_factory):
+    """benchmarks/request_languages.py's helpers and a loopback teacher (tests/synth_fault_server.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import request_languages
+
+    with request_languages.LoopbackTeacher() as port:
+        yield request_languages, port
+
+
+@pytest.mark.parametrize("src,tgt,share", [("ja", "en", 0.5), ("ru", "en", 0.5), ("cs", "en", 0.5), ("uk", "en", 0.5),
+                                           ("fr", "de", 0.5), ("en", "ja", 0.5), ("fr", "de", 1.0)])
+def test_run_writes_every_request_in_the_source_language_at_the_configured_share(loopback, identifier, tmp_path,
+                                                                                 src, tgt, share):
+    """`redraft run` with a loopback teacher: in every dialogue all requests are in one language of the pair (by
+    language ID, less the source sentence and quoted words), the source language in about the configured share."""
+    bench, port = loopback
+    pairs = [(f"{SENTENCES[src][0][:-1]} {i}.", f"{SENTENCES[tgt][0][:-1]} {i}.") for i in range(24)]
+    rows = bench.run_direction(src, tgt, pairs, share, port, tmp_path / "out", bench.LoopbackTeacher.key_var)
+    shares = bench.request_languages(rows, identifier)
+    assert shares["n"] == 24 and shares["requests"] == 4 * 24
+    assert shares["mixed"] == shares["undecided"] == 0 and shares["requests_in_neither"] == 0
+    assert abs(shares["source"] - share) <= 0.25 and shares["source"] + shares["target"] == 1
