@@ -2,7 +2,8 @@
 `turn{N}_{check}`, the first failing turn naming the dialogue's):
 
 - `request_echoed`: the answer repeats the user's request ("Please use the word "X" in the translation.").
-- `copied_source`: a target-language answer holds the source sentence untranslated.
+- `copied_source`: a target-language answer holds the source sentence untranslated (where the reference does not:
+  "ELOPS SPEED 900" is its own translation).
 - `remark`: it comments on the translation instead of giving one ("It should be 'proceeding'.", "The translation uses
   the word 'work' instead of 'project'."; patterns in filters/phrases.py, in every language the taxonomy writes).
 - `repetition`: it loops ("The translation of the translation of the translation...").
@@ -124,8 +125,9 @@ class Rewrite(DialogueFilter):
         if kind == "explain":
             return None
         target_side = kind is None or kind in REWRITES or kind == "format"
+        # a source the reference keeps as it is (a product name, a code) is rightly copied
         if target_side and source and len(normalize(source)) >= 8 and normalize(source) in normalize(answer) \
-                and row["lang"] != row["src_lang"]:
+                and row["lang"] != row["src_lang"] and normalize(source) not in normalize(reference):
             return "copied_source"
         if kind != "format" and remarks(answer, source, reference):
             return "remark"

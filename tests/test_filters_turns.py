@@ -336,3 +336,19 @@ def test_compliance_reads_words_in_each_languages_grammar(tgt, first, answer, ki
 def test_a_quoted_answer_in_the_languages_quotation_marks_complies(answer):
     d = dialogue(["x y z", answer], [("format", {"format": "quoted"})])
     assert run("compliance", [d]) == [None]
+
+
+def test_a_source_the_reference_keeps_is_rightly_copied():
+    name = dict(source="ParkTool CM-5.3 / DM-1 Dummy Hub", reference="ParkTool CM-5.3 / DM-1 Dummy Hub",
+                src_lang="fr", tgt_lang="de")
+    assert run("rewrite", [dialogue(["ParkTool CM-5.3 / DM-1 Dummy Hub"], **name)]) == [None]
+
+
+def test_japanese_length_counts_katakana_words_whole():
+    """A Russian third-language answer to an en-ja pair (WMT22) is as long as the Japanese reference: no fragment."""
+    d = dialogue(["指輪、イヤリング、ペンダント、マンガルスートラなども取り揃えております。",
+                  "Наш ассортимент включает кольца, серьги, подвески и мангалустра."],
+                 [("third_language", {"lang": "ru"})],
+                 source="Our range includes rings, earrings, pendants, mangalsutras and more.",
+                 reference="指輪、イヤリング、ペンダント、マンガルスートラなども取り揃えております。", src_lang="en", tgt_lang="ja")
+    assert run("rewrite", [d]) == [None]
