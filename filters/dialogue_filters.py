@@ -67,11 +67,19 @@ def matches_any(text: pl.Expr, patterns: list[str], *exempt: pl.Expr) -> pl.Expr
     return pl.any_horizontal(hits) if hits else pl.lit(False)
 
 
+def own_phrase(patterns: list[str], *texts: pl.Expr) -> pl.Expr:
+    """Do the pair's texts say such a thing themselves, in any of the patterns' languages? What a third-language answer
+    is exempted by: it cannot match the source and reference pattern by pattern ("Надеюсь, это поможет!" for "Hope
+    this helps!")."""
+    return pl.any_horizontal([t.str.contains(p) for p in patterns for t in texts]) if patterns else pl.lit(False)
+
+
 class Refusal(DialogueFilter):
     """An assistant turn that refuses (reason `turn{N}_refusal`) or talks about itself or the task around or instead
     of the translation, stated target language included ("The Spanish translation is:"; reason `turn{N}_meta_talk`),
     in every language redraft writes requests or answers in (patterns in filters/phrases.py). A pattern the pair's
-    source or reference matches too is the sentence's own ("I can't wait any longer") and does not count. Answers to
+    source or reference matches too is the sentence's own ("I can't wait any longer") and does not count; in a
+    third-language answer, any pattern of the list the source or reference matches exempts the list. Answers to
     `explain` and `format` requests may talk about the translation and are only checked for refusals."""
     name = "refusal"
 
@@ -87,9 +95,12 @@ class Refusal(DialogueFilter):
         text, src, ref = (pl.col(c).str.to_lowercase().str.replace_all("’", "'", literal=True)
                           for c in ("answer", "source", "reference"))
         talks = pl.col("kind").is_in(["explain", "format"]).fill_null(False).not_()
+        third = (pl.col("kind") == "third_language").fill_null(False)
+        refuses = matches_any(text, self.refusals, src, ref) & (third & own_phrase(self.refusals, src, ref)).not_()
+        meta = matches_any(text, self.meta_talk, src, ref) & (third & own_phrase(self.meta_talk, src, ref)).not_()
         reason = frame.select(
-            pl.when(matches_any(text, self.refusals, src, ref)).then(pl.lit("refusal"))
-            .when(talks & matches_any(text, self.meta_talk, src, ref)).then(pl.lit("meta_talk"))
+            pl.when(refuses).then(pl.lit("refusal"))
+            .when(talks & meta).then(pl.lit("meta_talk"))
             .otherwise(pl.lit(None, dtype=pl.String))).to_series()
         return verdicts(frame, reason, len(batch))
 

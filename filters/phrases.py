@@ -8,7 +8,9 @@ translation or the words instead of giving one ("It should be 'X'.", "The transl
 'Y'."), or names what it is working on (translation, sentence, original text, 译文, Übersetzung...), which a
 translation of a sentence that does not itself talk about translations never does. All match lower-cased text. A
 sentence may legitimately say such a thing ("I can't wait any longer"): the filters skip a pattern that the pair's own
-source or reference also matches, and read ’ as '.
+source or reference also matches, and read ’ as '. An answer in a third language cannot match the pair's texts
+pattern by pattern: there a list's pattern is skipped when any pattern of the list matches the source or reference
+("Надеюсь, это поможет!" translating "Hope this helps!").
 """
 
 from __future__ import annotations
@@ -76,21 +78,13 @@ REFUSAL = [
     r"\bmi dispiace, ma\b", r"\bnon posso (?:tradurre|aiutare)\b",
     r"申し訳(?:ありません|ございません)が", r"(?:翻訳|お手伝い)(?:は|が)?できません",
     r"(?:ai|人工知能|言語モデル)として",
-    # pt
-    r"\b(?:desculpe|sinto muito),? mas\b", r"\bnão (?:posso|consigo) (?:traduzir|ajudar)\b",
-    # ru, uk
-    r"\b(?:извините|простите|к сожалению),? (?:но )?я не (?:могу|смогу)\b",
+    # pt, ru, uk, cs, ko, ar: "I can't" with what an assistant declines (an apology alone is a customer service's)
+    r"\bnão (?:posso|consigo) (?:traduzir|ajudar)\b",
     r"\bя не (?:могу|смогу) (?:помочь|перевести|выполнить)\b", r"\bкак (?:ии|искусственный интеллект)\b",
-    r"\b(?:вибачте|на жаль),? (?:але )?я не (?:можу|зможу)\b", r"\bя не (?:можу|зможу) (?:допомогти|перекласти|виконати)\b",
-    r"\bяк (?:ші|штучний інтелект)\b",
-    # cs
-    r"\bomlouvám se,? ale\b", r"\bbohužel (?:vám |ti )?(?:nemohu|nemůžu)\b",
+    r"\bя не (?:можу|зможу) (?:допомогти|перекласти|виконати)\b", r"\bяк (?:ші|штучний інтелект)\b",
     r"\b(?:nemohu|nemůžu) (?:vám |ti )?(?:pomoci|pomoct|přeložit)\b", r"\bjako (?:ai|umělá inteligence)\b",
-    # ko
-    r"죄송(?:하지만|합니다만)", r"(?:번역|도움을 드리|도와드리)(?:할|릴)? 수 없", r"(?:ai|인공지능|언어 모델)(?:로서|으로서)",
-    # ar
-    r"(?:عذرًا|عذرا|آسف|أعتذر)،? (?:لكن|ولكن)", r"لا (?:أستطيع|يمكنني) (?:ترجمة|المساعدة|مساعدتك)",
-    r"(?:بصفتي|كوني) (?:ذكاء|نموذج)",
+    r"번역(?:해 드릴|할) 수 없", r"(?:ai|인공지능|언어 모델)(?:로서|으로서)",
+    r"لا (?:أستطيع|يمكنني) (?:ترجمة|المساعدة في الترجمة)", r"(?:بصفتي|كوني) (?:ذكاء|نموذج)",
 ]
 
 META_TALK = [
@@ -131,13 +125,13 @@ META_TALK = [
     rf"\bперевод(?: на {_RU})? (?:звучит|будет звучать|будет такой)\b", rf"(?:^|\n)\s*(?:на )?{_RU}\s*:",
     r"\bось (?:мій |ваш |твій )?(?:переклад|варіант перекладу)", r"(?:^|\n)\s*переклад\s*:",
     rf"\bпереклад(?: на {_UK}| {_UK})? (?:звучить|звучатиме|буде такий)\b", rf"(?:^|\n)\s*(?:на )?{_UK}\s*:",
-    r"\bсподіваюся,? (?:це|цей|що)", r"\bнадеюсь,? (?:это|этот|что) (?:поможет|помог)",
+    r"\bсподіваюся,? (?:це|цей переклад) (?:допоможе|допоміг)", r"\bнадеюсь,? (?:это|этот перевод) (?:поможет|помог)",
     # cs
     r"\b(?:zde|tady|tu) (?:je|máte|máš) (?:můj |váš )?překlad", r"(?:^|\n)\s*překlad\s*:",
     rf"\bpřeklad(?: do {_CS})? (?:zní|by zněl)\b", rf"(?:^|\n)\s*(?:v |do )?{_CS}\s*:", r"\bdoufám, že (?:vám |ti )?to pomůže",
     # ja
     r"翻訳(?:は以下|すると|は次)", r"(?:翻訳|訳)(?:は|：|:)", rf"{_JA}(?:訳|で言うと|では)(?:は|：|:)?",
-    r"以下(?:が|は)(?:翻訳|訳)", r"お役に立てれば",
+    r"以下(?:が|は)(?:翻訳|訳)", r"お役に立てれば幸い",
     # ko
     r"번역(?:은|하면|한 문장은|문은)?\s*(?:다음과|아래와) 같", r"(?:^|\n)\s*번역(?:문)?\s*[:：]",
     rf"{_KO}로 (?:번역하면|옮기면|하면)", r"도움이 되(?:었|셨)으면", rf"(?:^|\n)\s*{_KO}\s*[:：]",
@@ -157,8 +151,8 @@ REMARK = [
     r"^(?:es|das) (?:sollte|müsste|muss) [^.]{0,20}(?:heißen|sein)\b", r"\bdas wort [„\"']", r"\bstatt [„\"']",
     # fr, es, it, pt
     r"\ble mot [«\"']", r"\bla palabra [\"'«]", r"\bla parola [\"'«]", r"\ba palavra [\"'«“]",
-    # ru, uk, cs: "слово «X»", "вместо «X»"
-    r"\bслово [«\"„]", r"\bвместо [«\"„]", r"\bзамість [«\"„]", r"\bslovo [„\"«]", r"\bmísto [„\"«]",
+    # ru, uk, cs: "вместо «X»" (instead of "X")
+    r"\bвместо [«\"„]", r"\bзамість [«\"„]", r"\bmísto [„\"«]",
     # ja, ko, ar
     r"という(?:言葉|単語|語)(?:を|は)", r"(?:이라는|라는) 단어", r"كلمة [\"«]",
 ]
@@ -168,6 +162,7 @@ TASK_WORDS = [
     r"\btranslat(?:e|es|ed|ing|ion|ions|or)\b", r"\bsentence\b", r"\bphrase\b", r"\boriginal (?:text|word)\b",
     r"\bexplanation\s*:", r"翻译", r"译文", r"原文", r"原句", r"这句话", r"说明\s*[:：]", r"\bübersetz\w*", r"\bsatz\b",
     r"\btraduc\w+", r"\btraduz\w+", r"\btraduç\w+", r"翻訳", r"訳文", r"\bfrase\b",
-    r"\bперевод(?:а|е|ом|чик|ить|ите|и)?\b", r"\bпереклад(?:у|і|ом|ач|ати|іть|и)?\b", r"\bpřeklad\w*",
+    # not Russian перевод: a bank transfer too
+    r"\bпереклад(?:у|і|ом|ач|ати|іть|и)?\b", r"\bpřeklad\w*",
     r"번역", r"ترجمة",
 ]

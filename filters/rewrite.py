@@ -83,9 +83,12 @@ def stutters(text: str, source: str, reference: str) -> bool:
     return bool(_STUTTER.search(text)) and not _STUTTER.search(source) and not _STUTTER.search(reference)
 
 
-def remarks(answer: str, source: str, reference: str) -> bool:
-    """A remark pattern or a task word in the answer that neither the source nor the reference matches."""
+def remarks(answer: str, source: str, reference: str, across: bool = False) -> bool:
+    """A remark pattern or a task word in the answer that neither the source nor the reference matches; for an
+    answer `across` languages (a third language), none at all where the source or reference matches one."""
     text, source, reference = (t.lower().replace("’", "'") for t in (answer, source, reference))
+    if across and any(p.search(source) or p.search(reference) for p in _REMARK):
+        return False
     return any(p.search(text) and not p.search(reference) and not p.search(source) for p in _REMARK)
 
 
@@ -129,7 +132,7 @@ class Rewrite(DialogueFilter):
         if target_side and source and len(normalize(source)) >= 8 and normalize(source) in normalize(answer) \
                 and row["lang"] != row["src_lang"] and normalize(source) not in normalize(reference):
             return "copied_source"
-        if kind != "format" and remarks(answer, source, reference):
+        if kind != "format" and remarks(answer, source, reference, across=kind == "third_language"):
             return "remark"
         return None
 

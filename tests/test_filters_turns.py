@@ -352,3 +352,17 @@ def test_japanese_length_counts_katakana_words_whole():
                  source="Our range includes rings, earrings, pendants, mangalsutras and more.",
                  reference="指輪、イヤリング、ペンダント、マンガルスートラなども取り揃えております。", src_lang="en", tgt_lang="ja")
     assert run("rewrite", [d]) == [None]
+
+
+def test_a_third_language_answer_may_say_what_its_source_says():
+    """WMT22 customer-service lines: a Russian third-language answer to an en-zh pair may wish the reader well where
+    the English source does; where the source does not, the wish is the teacher's meta-talk."""
+    hope = dict(source="Hope this helps!", reference="希望这能有所帮助！", src_lang="en", tgt_lang="zh")
+    plain = dict(source="The parcel arrives on Monday.", reference="包裹周一到达。", src_lang="en", tgt_lang="zh")
+    docs = [dialogue(["希望这能有所帮助！", "Надеюсь, это поможет!"], [("third_language", {"lang": "ru"})], **hope),
+            dialogue(["包裹周一到达。", "Посылка придёт в понедельник. Надеюсь, это поможет!"],
+                     [("third_language", {"lang": "ru"})], **plain),
+            # an apology that is not a refusal: the customer service cannot find an account
+            dialogue(["包裹周一到达。", "К сожалению, я не могу найти учетную запись с этим адресом."],
+                     [("third_language", {"lang": "ru"})], **plain)]
+    assert run("refusal", docs) == [None, "turn2_meta_talk", None]
