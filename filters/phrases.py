@@ -89,7 +89,7 @@ REFUSAL = [
 
 META_TALK = [
     # en: about itself, the help, or announcing the translation (with or without naming the language)
-    r"\bas an? (?:ai|language model)\b", r"\blanguage model\b", r"\bi hope (?:this|that|it) helps\b",
+    r"\bas an? (?:ai|language model)\b", r"\blanguage model\b", r"\b(?:i )?hope (?:this|that|it) helps\b",
     r"\bhere(?:'s| is| are|’s)\b[^.:\n]{0,40}\b(?:translation|version|rewrite|sentence)s?\b",
     rf"\b(?:the |a |an |my |this |your )?(?:{_EN} )?(?:translation|version)s?(?: of [^:\n]{{0,80}}?)?"
     rf"(?: (?:in|into|to) {_EN})? (?:is|would be|reads|could be|are|will be)\b[^.\n]{{0,10}}:",
