@@ -84,9 +84,9 @@ def render(rows: list[dict]) -> str:
         "slots: `{text}` the source sentence, `{word}` a word of the target language, `{src}` / `{tgt}` / `{lang}`",
         "language names (`{tgt[acc]}`: the form named `acc` in that language's `name` rows), `{value}` a `value:` row,",
         "`{limit} {unit}` a number and the `value:shorten` noun for it; `{{ }}` are literal braces. ⏎ is a line break.",
-        "The example fills a",
-        "template the way the synthesis does, for the pair " + ", ".join(
-            f"{c}: {'-'.join(sample_pair(c))}" for c in LANGUAGES) + "; with every value it can take, separated by ` ‖ `.",
+        "The example column fills a template the way the synthesis does, with every value it can take (separated by",
+        "` ‖ `), for these pairs (source-target): " + ", ".join(f"{c}: {'-'.join(sample_pair(c))}" for c in LANGUAGES)
+        + ".",
         "",
         "| language | kind | template | gloss | example |",
         "|---|---|---|---|---|",
