@@ -76,7 +76,9 @@ REFUSAL = [
     r"\bje suis désolée?, mais\b", r"\bje ne peux pas (?:traduire|aider|vous aider)\b",
     r"\blo siento, pero\b", r"\bno puedo (?:traducir|ayudar)\b",
     r"\bmi dispiace, ma\b", r"\bnon posso (?:tradurre|aiutare)\b",
-    r"申し訳(?:ありません|ございません)が", r"(?:翻訳|お手伝い)(?:は|が)?できません",
+    # ja: not 申し訳ございませんが alone, which every Japanese customer service writes
+    r"申し訳(?:ありません|ございません)が、?(?:この|その|ご依頼の)?(?:翻訳|依頼|リクエスト|お手伝い)",
+    r"(?:翻訳|お手伝い)(?:は|が)?できません",
     r"(?:ai|人工知能|言語モデル)として",
     # pt, ru, uk, cs, ko, ar: "I can't" with what an assistant declines (an apology alone is a customer service's)
     r"\bnão (?:posso|consigo) (?:traduzir|ajudar)\b",
@@ -100,7 +102,7 @@ META_TALK = [
     rf"\bthis is (?:the|a|my|an) (?:{_EN} )?(?:translation|version)\b",
     rf"\b(?:{_EN} )?translation (?:for|of) (?:the|this) (?:sentence|text|phrase)\b",
     # zh
-    r"以下是[^。\n]{0,12}(?:翻译|译文|译法|版本|句子)", r"(?:翻译|译文|翻譯)如下", rf"(?:{_ZH})?(?:翻译|译文|翻譯)(?:是|为)\s*[:：]?", rf"(?:翻译|译)成{_ZH}(?:是|为|：|:)",
+    r"以下是[^。\n]{0,12}(?:翻译|译文|译法|(?:句子|版本)\s*[:：])", r"(?:翻译|译文|翻譯)如下", rf"(?:{_ZH})?(?:翻译|译文|翻譯)(?:是|为)\s*[:：]?", rf"(?:翻译|译)成{_ZH}(?:是|为|：|:)",
     rf"用{_ZH}(?:说|表达)(?:是|为|：|:)", rf"{_ZH}(?:翻译|译文|版本)\s*[:：]", r"希望(?:这|能)?(?:对你|对您)有(?:所)?帮助", r"希望这能(?:有所)?帮",
     r"作为(?:一个)?语言模型",
     # de

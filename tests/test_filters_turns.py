@@ -217,6 +217,9 @@ def test_meta_talk_in_every_language_and_with_a_stated_language(answer):
     ("죄송하지만 이 텍스트는 번역할 수 없습니다.", "I can’t wait any longer, thanks.", "turn1_refusal"),
     ("عذرًا، لكن لا أستطيع ترجمة هذا النص.", "I can’t wait any longer, thanks.", "turn1_refusal"),
     ("AIとして、この文章は翻訳できません。", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    # a Japanese customer service apologises in every other line: no refusal unless it declines the task
+    ("申し訳ございませんが、こちらはただいま在庫切れです。", "Regrettably this is currently out of stock.", None),
+    ("申し訳ありませんが、この翻訳はお引き受けできません。", "I can’t wait any longer, thanks.", "turn1_refusal"),
     # a Russian sentence that says "I can't" is no refusal when the reference says so too
     ("Я не могу больше ждать, спасибо.", "Я не могу больше ждать, спасибо.", None),
 ])
