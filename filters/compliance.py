@@ -11,11 +11,19 @@ from __future__ import annotations
 import json
 import re
 
-from .text import is_cjk, normalize
+from .text import base_lang, is_cjk, normalize
 
-_NUMBERED_ITEM = re.compile(r"^\s*(?:\d+[.)、:]|[-*•])\s*\S", re.MULTILINE)
+_NUMBERED_ITEM = re.compile(r"^\s*(?:\d+[.)、:．）]|[-*•・①-⑳])\s*\S", re.MULTILINE)
 _CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
-_QUOTES = [('"', '"'), ("“", "”"), ("„", "“"), ("「", "」"), ("『", "』"), ("«", "»"), ("'", "'")]
+_QUOTES = [('"', '"'), ("“", "”"), ("„", "“"), ("„", "”"), ("「", "」"), ("『", "』"), ("«", "»"), ("»", "«"),
+           ("'", "'"), ("‘", "’"), ("‚", "‘")]
+# Languages that change a word's ending by case: a word asked for may appear inflected ("книга" as "книгу", "kniha" as
+# "knihy"), so it is matched by its stem, less up to two final vowels (or й, ь), keeping 3+ letters.
+CASE_ENDINGS = {"ru": "аеёиоуыэюяйь", "uk": "аеєиіїоуюяйь", "be": "аеёіоуыэюяйь", "cs": "aáeéěiíoóuúůyý",
+                "sk": "aáäeéiíoóôuúyý", "pl": "aąeęioóuy", "sl": "aeiou", "hr": "aeiou", "sr": "aeiouаеиоу",
+                "bs": "aeiou", "bg": "аеиоуъяю", "lt": "aąeęėiįouųūy", "lv": "aāeēiīouūs"}
+# Languages that attach words to the front of the next one (Arabic و, ب, ل, ال): a word is matched anywhere.
+PREFIXING = {"ar", "fa", "ur", "he"}
 # Answers to these kinds are not a new translation of the same text: they need not change it.
 NOT_A_REWRITE = {"explain", "third_language", "back_translation", "format"}
 # Answers to these kinds are not in the target language.
@@ -34,14 +42,22 @@ def parse_args(raw) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def stem(word: str, lang: str) -> str:
+    endings = CASE_ENDINGS.get(base_lang(lang), "")
+    for _ in range(2):
+        if len(word) > 3 and word[-1] in endings:
+            word = word[:-1]
+    return word
+
+
 def contains_word(text: str, word: str, lang: str) -> bool:
     text, word = text.casefold(), word.casefold().strip()
     if not word:
         return True
-    if is_cjk(lang) or not word[0].isalnum():
+    if is_cjk(lang) or base_lang(lang) in PREFIXING or not word[0].isalnum():
         return word in text
-    # whole word or word-stem (inflections: "Haus" ~ "Hauses"), never a match inside another word's middle
-    return re.search(r"(?<!\w)" + re.escape(word), text) is not None
+    # whole word or word-stem (inflections: "Haus" ~ "Hauses", "книга" ~ "книгу"), never inside another word's middle
+    return re.search(r"(?<!\w)" + re.escape(stem(word, lang)), text) is not None
 
 
 def length_of(text: str, unit: str) -> int:
