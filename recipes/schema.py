@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from redraft.errors import UsageError
-from redraft.language_codes import check_language_code, language_id_is_off
+from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
@@ -24,7 +24,7 @@ class SourceConfig(BaseModel):
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
     format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
-    src_lang: str  # ISO 639 codes (redraft/language_codes.py)
+    src_lang: str  # ISO 639 codes (filters/language_codes.py)
     tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
     source_column: str = "source"

@@ -3,7 +3,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.filters.report import print_report, summarize, write_plots
+from redraft.filters.stats import print_report, summarize, write_plots
 from redraft.types import DIALOGUE_SCHEMA, rejected_schema
 
 

@@ -5,12 +5,13 @@ Every field of SPEC's `redraft train CONFIG` is here; a bad value raises `Config
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from redraft.hub import is_hub_id
 
 
 class ConfigError(ValueError):
@@ -82,9 +83,6 @@ class TrainConfig(BaseModel):
         return self.global_batch_size // per_step
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a legacy name like gpt2
-
-
 def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
     """Before any process starts: `model` is a model folder or a Hub id (owner/name), and each data `path` an
     existing folder or a Hub dataset id; a Hub id the Hub says does not exist is an error too. `origin(field)`
@@ -95,7 +93,7 @@ def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
         if path.exists():
             if kind == "model" and not (path / "config.json").is_file():
                 problem = f"{value} is a folder without config.json, not a model"
-        elif not _HUB_ID.match(value):
+        elif not is_hub_id(value, bare_name=True):
             problem = f"{value} is neither an existing folder nor a Hub id (owner/name)"
         elif "/" in value and _hub_says_missing(value, kind):
             problem = f"the Hub has no {kind} {value}"
