@@ -28,7 +28,7 @@ from .models import make_model
 from .segments import file_digest
 from .suites import Env, SuiteResult, suite_modules
 
-PUBLISHED = ("results.json", "generations.parquet", "README.md", "plots")
+EVAL_PARTS = ("results.json", "generations.parquet", "README.md", "plots")
 _TURN = pa.struct([("role", pa.string()), ("content", pa.string())])
 GENERATION_SCHEMA = pa.schema([
     ("suite", pa.string()), ("row", pa.int64()), ("id", pa.string()), ("turn", pa.int64()), ("kind", pa.string()),
@@ -112,5 +112,5 @@ def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
     pq.write_table(pa.concat_tables(tables) if tables else GENERATION_SCHEMA.empty_table(),
                    staging / "generations.parquet")
     write_report(staging, results)
-    publish(staging, out, PUBLISHED)
+    publish(staging, out, EVAL_PARTS)
     return out

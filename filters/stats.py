@@ -32,7 +32,7 @@ def scan(files: list[Path]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def funnel(path: Path, kept: int) -> dict:
+def read_funnel(path: Path, kept: int) -> dict:
     """stats.json when the folder has one; else input = kept + rejected rows, reasons from rejected/."""
     path = Path(path)
     if path.is_dir() and (path / "stats.json").is_file():
@@ -54,7 +54,7 @@ def summarize(rows_dir_or_files) -> dict:
     rows = scan(files)
     cols = rows.collect_schema().names()
     kept = rows.select(pl.len()).collect().item()
-    stats = funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
+    stats = read_funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
         {"input": kept, "kept": kept, "dropped": {}, "failed": {}}
     summary: dict = {}
     if {"src_lang", "tgt_lang"} <= set(cols):

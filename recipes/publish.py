@@ -26,7 +26,7 @@ def count_rows(folder: Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in sorted(folder.glob("*.parquet")))
 
 
-def funnel(counts_dir: Path, data_dir: Path, rejected_dir: Path) -> dict:
+def count_funnel(counts_dir: Path, data_dir: Path, rejected_dir: Path) -> dict:
     """stats.json: input, kept, dropped and failed by reason. Raises if the funnel does not add up."""
     n_input = sum(json.loads(f.read_text())["input"] for f in counts_dir.glob("*.json"))
     dropped, failed = Counter(), Counter()

@@ -35,7 +35,7 @@ from redraft.portable_paths import portable_path, portable_record
 from redraft.readers import ItemReader, StageReader, rows_path
 from redraft.recipes.checks import check_curation, checked_sample
 from redraft.recipes.executors import Stage, run_stages
-from redraft.recipes.publish import ensure_nonempty, funnel, publish_dataset
+from redraft.recipes.publish import count_funnel, ensure_nonempty, publish_dataset
 from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_recipe, resolve_path
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 from redraft.writers import CountItems, rejected_writer, rows_writer, stage_writer
@@ -88,7 +88,7 @@ def _run_and_count(run: list[Stage], kind: Kind, work: Work, executor: ExecutorC
     run_stages(run, executor, work.folder, env_names)
     ensure_nonempty(work.staging / "data", SCHEMA[kind])
     work.rejected.mkdir(parents=True, exist_ok=True)
-    return funnel(work.counts, work.staging / "data", work.rejected)
+    return count_funnel(work.counts, work.staging / "data", work.rejected)
 
 
 def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list:

@@ -1,5 +1,6 @@
 """The steps that write what a run's stages produce under `OUT/.redraft/work-KEY/`: kept rows, rows handed from one
-stage to the next, rejected rows (with status and reason), and the count of items entering the funnel."""
+stage to the next, rejected rows (with status and reason; the rows themselves are redraft/types.py's), and the count
+of items entering the funnel."""
 
 from __future__ import annotations
 
@@ -11,40 +12,25 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
 
-from redraft.types import POSITION, document_to_row, rejected_schema, staged_schema
-
-
-def _row(writer, doc) -> dict:
-    return document_to_row(doc)
-
-
-def _rejected_row(writer, doc) -> dict:
-    row = document_to_row(doc)
-    row["status"] = doc.metadata.get("status", "dropped")
-    row["reason"] = doc.metadata.get("reason") or doc.metadata.get("filter_reason") or "unspecified"
-    return row
-
-
-def _staged_row(writer, doc) -> dict:
-    return document_to_row(doc) | {POSITION: doc.metadata[POSITION]}
+from redraft.types import kept_row, rejected_row, rejected_schema, staged_row, staged_schema
 
 
 def rows_writer(folder: Path, schema: pa.Schema, max_file_mb: int = 512) -> ParquetWriter:
     """The kept rows, the future `data/` shards."""
-    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=_row, schema=schema,
+    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=kept_row, schema=schema,
                          max_file_size=max_file_mb * 2**20, batch_size=500)
 
 
 def stage_writer(folder: Path, schema: pa.Schema) -> ParquetWriter:
     """Rows handed from one stage to the next (read back by `readers.StageReader`): one `RANK.parquet` per task
     (rewritten whole when a task re-runs), with each item's input position."""
-    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=_staged_row,
+    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=staged_row,
                          schema=staged_schema(schema), batch_size=500, max_file_size=-1)
 
 
 def rejected_writer(folder: Path, name: str, schema: pa.Schema) -> ParquetWriter:
     """A step's dropped or failed items, with `status` and `reason`, the future `rejected/` shards."""
-    return ParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=_rejected_row,
+    return ParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=rejected_row,
                          schema=rejected_schema(schema), batch_size=500)
 
 

@@ -1,3 +1,5 @@
+"""Readers (redraft/readers.py): every input format reads the same pairs, bad lines are named, shards cover all."""
+
 import json
 
 import pyarrow as pa

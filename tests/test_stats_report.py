@@ -1,3 +1,5 @@
+"""`redraft stats` (filters/stats.py): the funnel and summaries of an output folder, its plots, and what it reads."""
+
 import json
 
 import pyarrow as pa
