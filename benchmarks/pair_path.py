@@ -6,8 +6,9 @@ trainer/data.py's `tokenize_sources` with the embedded model's tokenizer). A pro
 each project function that receives, returns or yields a carrier of a pair's source text: a datatrove Document, a
 dataclass (ParallelPair), a dict (a row, a message) or a list/tuple of them; a bare string does not count. The pair
 reported is the first input pair that reached the trainer; the figure is the number of project files (tests and
-benchmarks excluded) in its path. Prints one JSON line with the files in the order the pair first reached them.
-  python benchmarks/pair_path.py [--limit 4]
+benchmarks excluded) in its path. Prints one JSON line with the files in the order the pair first reached them
+(with --functions, also each file's functions that handled it: the walk docs/ARCHITECTURE.md describes).
+  python benchmarks/pair_path.py [--limit 4] [--functions]
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class PairTracer:
 
     def __init__(self, texts: list[str]):
         self.texts = tuple(texts)
-        self.files: dict[str, dict[str, None]] = defaultdict(dict)
+        self.files: dict[str, dict[str, dict[str, None]]] = defaultdict(dict)  # text -> file -> functions
         self.lock = threading.Lock()
 
     def __call__(self, frame, event, arg):
@@ -70,14 +71,16 @@ class PairTracer:
             found |= carried(v, self.texts)
         if found:
             rel = str(Path(name).relative_to(ROOT))
+            function = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
             with self.lock:
                 for t in found:
-                    self.files[t].setdefault(rel, None)
+                    self.files[t].setdefault(rel, {})[function] = None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=4)
+    parser.add_argument("--functions", action="store_true", help="also the functions of each file")
     a = parser.parse_args()
     os.environ.setdefault("REDRAFT_PROGRESS", "0")
 
@@ -114,9 +117,12 @@ def main() -> None:
     trained = [t for t in texts if any(f.startswith("trainer/") for f in tracer.files[t])]
     if not trained:
         raise SystemExit("no pair reached the trainer")
-    path = list(tracer.files[trained[0]])
-    print(json.dumps({"bench": "pair_path", "pair": trained[0], "files": len(path), "path": path,
-                      "pairs_traced": len(texts), "pairs_trained": len(trained)}, ensure_ascii=False))
+    path = tracer.files[trained[0]]
+    out = {"bench": "pair_path", "pair": trained[0], "files": len(path), "path": list(path),
+           "pairs_traced": len(texts), "pairs_trained": len(trained)}
+    if a.functions:
+        out["functions"] = {f: list(functions) for f, functions in path.items()}
+    print(json.dumps(out, ensure_ascii=False))
 
 
 if __name__ == "__main__":

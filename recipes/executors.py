@@ -32,6 +32,8 @@ from redraft.recipes.schema import ExecutorConfig
 
 @dataclass
 class Stage:
+    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`)."""
+
     name: str
     pipeline: list
     tasks: int

@@ -40,7 +40,7 @@ from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_rec
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 from redraft.writers import CountItems, rejected_writer, rows_writer, stage_writer
 
-Kind = Literal["pair", "dialogue"]
+ItemKind = Literal["pair", "dialogue"]  # what a row holds: a parallel pair or a dialogue
 SCHEMA = {"pair": PAIR_SCHEMA, "dialogue": DIALOGUE_SCHEMA}
 
 
@@ -67,7 +67,7 @@ class Work:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def stages(first: list, kind: Kind, dedupe, work: Work, tasks: int, name: str) -> list[Stage]:
+def stages(first: list, kind: ItemKind, dedupe, work: Work, tasks: int, name: str) -> list[Stage]:
     """The run, stage by stage. `first`: the steps that read, count and filter the input (`run`: and synthesise,
     judge); without dedupe, that stage writes the kept rows itself."""
     kept = rows_writer(work.staging / "data", SCHEMA[kind])
@@ -83,7 +83,8 @@ def stages(first: list, kind: Kind, dedupe, work: Work, tasks: int, name: str) -
             Stage("dedupe-filter", [StageReader(str(rows)), drop, kept], tasks)]
 
 
-def _run_and_count(run: list[Stage], kind: Kind, work: Work, executor: ExecutorConfig, env_names: list[str]) -> dict:
+def _run_and_count(run: list[Stage], kind: ItemKind, work: Work, executor: ExecutorConfig,
+                   env_names: list[str]) -> dict:
     """Run the stages, then count the funnel (stats.json) from what they left in the staging folder."""
     run_stages(run, executor, work.folder, env_names)
     ensure_nonempty(work.staging / "data", SCHEMA[kind])
@@ -91,7 +92,7 @@ def _run_and_count(run: list[Stage], kind: Kind, work: Work, executor: ExecutorC
     return count_funnel(work.counts, work.staging / "data", work.rejected)
 
 
-def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list:
+def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: ItemKind) -> list:
     for i, step in enumerate(steps):
         step.exclusion_writer = rejected_writer(rejected_dir, f"{tag}{i:02d}-{type(step).__name__}", SCHEMA[kind])
     return steps
@@ -187,7 +188,7 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     executor = executor or ExecutorConfig()
     reader = ItemReader(_absolute(rows), src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
     first_row = checked_sample(reader, rows)[0]
-    kind: Kind = "dialogue" if "messages" in first_row.metadata else "pair"
+    kind: ItemKind = "dialogue" if "messages" in first_row.metadata else "pair"
     src_lang, tgt_lang = first_row.metadata["src_lang"], first_row.metadata["tgt_lang"]
     steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
     judge = resolve_judge(judge)

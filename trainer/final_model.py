@@ -25,7 +25,7 @@ def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: di
     clean.tie_weights()
     missing = [n for n, p in clean.named_parameters() if p.is_meta]
     if missing:
-        raise RuntimeError(f"export: parameters missing from the trained state: {missing[:5]}")
+        raise RuntimeError(f"final model: parameters missing from the trained state: {missing[:5]}")
     try:
         clean.generation_config = GenerationConfig.from_pretrained(model_path)
     except OSError:
