@@ -23,7 +23,7 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).absolute().parents[1]
 SKIP = tuple(str(ROOT / d) + os.sep for d in ("tests", "benchmarks", ".venv"))
 
 
@@ -65,12 +65,13 @@ class PairTracer:
         name = frame.f_code.co_filename
         if not name.startswith(str(ROOT)) or name.startswith(SKIP):
             return
+        name = os.path.realpath(name)
         values = list(frame.f_locals.values())[:frame.f_code.co_argcount] if event == "call" else [arg]
         found = set()
         for v in values:
             found |= carried(v, self.texts)
         if found:
-            rel = str(Path(name).relative_to(ROOT))
+            rel = os.path.relpath(name, ROOT)
             function = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
             with self.lock:
                 for t in found:

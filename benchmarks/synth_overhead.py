@@ -52,7 +52,7 @@ def pair(i: int):
 
 
 def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
     from redraft.types import pair_to_document
 
     recipe = bench_recipe(base_url, turns)
@@ -71,7 +71,7 @@ def workers_requests_per_s(base_url: str, n_requests: int, turns: int, workers: 
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.base import PipelineStep
 
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
     from redraft.types import pair_to_document
 
     class GeneratedPairs(PipelineStep):

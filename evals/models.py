@@ -17,9 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError, UsageError
-from redraft.synth.budget import Budget
 from redraft.synth.cache import ResponseCache
-from redraft.synth.calls import TeacherCalls
+from redraft.synth.calls import Budget, TeacherCalls
 from redraft.synth.config import TeacherConfig
 from redraft.synth.teacher import Completion
 

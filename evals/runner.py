@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from redraft.output import STATE_DIR, publish
-from redraft.synth.loop import LoopThread
+from redraft.synth.teacher_step import LoopThread
 
 from .config import EvalConfig
 from .models import make_model

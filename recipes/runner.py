@@ -145,7 +145,7 @@ def portable_recipe_yaml(recipe: Recipe, recipe_file: Path) -> str:
 def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
                fresh: bool = False) -> Path:
     """`redraft run`: parallel pairs → teacher dialogues → filters → LLM judge → dedupe → OUT. Returns OUT."""
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
     src = r.source

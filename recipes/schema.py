@@ -1,4 +1,5 @@
-"""The recipe: its schema, loading with line numbers, `--set` overrides, and the errors that name field and line."""
+"""The recipe: its schema, and loading one (a built-in name or a file, with `--set` overrides) through
+redraft/config_file.py, whose errors name the field and the file line or the override."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from redraft.errors import UsageError
+from redraft.config_file import ConfigSource, parse_override
+from redraft.errors import ConfigError, UsageError
 from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
@@ -138,119 +140,29 @@ def resolve_path(name_or_path: str) -> Path:
                      f"{', '.join(builtin_names())})")
 
 
-def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
-    """Map each field path (keys and list indices) to its 1-based line in the YAML text."""
-    out = {} if out is None else out
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            out[path + (k.value,)] = k.start_mark.line + 1
-            _line_index(v, path + (k.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out[path + (i,)] = v.start_mark.line + 1
-            _line_index(v, path + (i,), out)
-    return out
-
-
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """`a.b.c=value` with value read as YAML (`filters=[]`, `teacher.timeout=5`)."""
-    if "=" not in item:
-        raise UsageError(f"--set {item!r}: expected dotted.key=value")
-    key, _, raw = item.partition("=")
-    try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError as e:
-        raise UsageError(f"--set {item!r}: the value is not valid YAML: {e}") from None
-    return key.strip().split("."), value
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    for item in overrides:
-        keys, value = parse_override(item)
-        node = data
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
-                node[k] = {}
-            node = node[k]
-        node[keys[-1]] = value
-    return data
-
-
-def _origin(field: str, file: str, lines: dict[tuple, int], loc: tuple, overridden: dict[str, str]) -> str:
-    """Where a field's value came from: `--set KEY=VALUE` (also when the override made the field's parent, as
-    `--set nope.x=1` makes `nope`), or FILE:LINE."""
-    for key, item in overridden.items():
-        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
-            return f"--set {item}"
-    where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
-    return f"{file}:{where}" if where else file
-
-
-def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: dict[str, str]) -> str:
-    msgs = []
-    for e in err.errors():
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or (
-            x in ("list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig")))))
-        field = ".".join(str(x) for x in loc) or "(recipe)"
-        msgs.append(f"{_origin(field, file, lines, loc, overridden)}: {field}: {e['msg']}")
-    return "invalid recipe\n  " + "\n  ".join(dict.fromkeys(msgs))
-
-
-def read_yaml_mapping(path: Path, what: str) -> tuple[dict, dict[tuple, int]]:
-    """A YAML file's mapping and the line of each field path; UsageError naming the line when it is not valid YAML,
-    or `what` when it is not a mapping."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}:1: {what}")
-    return data, _line_index(node) if node is not None else {}
-
-
 def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
-    """Read, override and validate a recipe; raise UsageError naming the field path and the file line."""
-    path = resolve_path(name_or_path)
-    data, lines = read_yaml_mapping(path, "a recipe is a YAML mapping of fields")
-    data = apply_overrides(data, list(overrides))
-    overridden = {".".join(parse_override(o)[0]): o for o in overrides}
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as e:
-        raise UsageError(_format_errors(e, str(path), lines, overridden)) from None
+    """Read, override and validate a recipe; raise ConfigError naming the field path and the file line."""
+    source = ConfigSource.read(resolve_path(name_or_path), "a recipe is a YAML mapping of fields").set(overrides)
+    recipe = source.validate(Recipe, "recipe")
     try:
         check_output_dir(recipe.output.path, [recipe.source.path, recipe.source.target_path])
     except UsageError as e:
-        raise UsageError(f"invalid recipe\n  {_origin('output.path', str(path), lines, ('output', 'path'), overridden)}:"
-                         f" output.path: {e}") from None
+        raise ConfigError(f"invalid recipe\n  {source.origin('output.path')}: output.path: {e}") from None
     for side in ("src_lang", "tgt_lang"):
         code = getattr(recipe.source, side)
         if language_id_is_off(code):
-            origin = _origin(f"source.{side}", str(path), lines, ("source", side), overridden)
-            print(f"warning: {origin}: source.{side}: language ID does not know {code!r}, so it is off for that "
-                  "side", file=sys.stderr)
+            print(f"warning: {source.origin(f'source.{side}')}: source.{side}: language ID does not know {code!r}, "
+                  "so it is off for that side", file=sys.stderr)
     return recipe
 
 
 def executor_from_overrides(overrides: list[str]) -> ExecutorConfig:
     """`--set executor.KEY=VALUE` without a recipe (`redraft filter`, `redraft dedupe`)."""
-    data: dict = {}
     for item in overrides:
         keys, _ = parse_override(item)
         if keys[0] != "executor" or len(keys) < 2:
-            raise UsageError(f"--set {item}: without --recipe only executor.* can be set")
-    apply_overrides(data, list(overrides))
-    try:
-        return _ExecutorOnly.model_validate(data).executor
-    except ValidationError as e:
-        overridden = {".".join(parse_override(o)[0]): o for o in overrides}
-        raise UsageError(_format_errors(e, "--set", {}, overridden).replace("invalid recipe", "invalid executor")
-                         ) from None
+            raise ConfigError(f"--set {item}: without --recipe only executor.* can be set")
+    return ConfigSource({}, "--set").set(overrides).validate(_ExecutorOnly, "executor").executor
 
 
 class _ExecutorOnly(BaseModel):

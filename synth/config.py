@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+FAIL_FAST_AFTER = 16  # `synth.fail_fast_after` by default; the judge's and the evals' threshold
+
 
 class TeacherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -72,7 +74,7 @@ class SynthConfig(BaseModel):
     # items synthesised at once (a sliding window over the input, so memory stays bounded); None: 4 x concurrency
     max_in_flight: int | None = Field(None, ge=1)
     # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
-    fail_fast_after: int = Field(16, ge=1)
+    fail_fast_after: int = Field(FAIL_FAST_AFTER, ge=1)
 
     @model_validator(mode="after")
     def _known_revision_kinds(self):

@@ -48,13 +48,12 @@ def resolve_api_key(config) -> str:
 
 
 class OpenAITeacher:
-    def __init__(self, config, *, on_response=None):
+    def __init__(self, config):
         self.config = config
         self.model = config.model
         self.params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
         self.uses_seed = config.send_seed
         self.limiter = RateLimiter(config.max_concurrency, config.requests_per_minute, config.tokens_per_minute)
-        self._on_response = on_response
         self._client: openai.AsyncOpenAI | None = None
         self.retries_invalid = 0  # 200 replies that could not be used and were asked again
 
@@ -63,8 +62,6 @@ class OpenAITeacher:
         if self._client is None:  # inside the running loop: httpx binds its pool to it
             async def hook(response):
                 self.limiter.on_response(response.status_code, response.headers)
-                if self._on_response:
-                    self._on_response(response.status_code)
 
             import httpx2
 

@@ -1,5 +1,6 @@
 """Trainer pieces in-process: config, chat-template masks, mask audit, world-size independent batches, packing."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -49,6 +50,17 @@ def test_overrides_are_yaml_and_dotted(tmp_path):
         load_config(write_config(tmp_path / "d.yaml"), ["micro_batch_size=0"])
     assert load_config(write_config(tmp_path / "e.yaml", global_batch_size=8, micro_batch_size=2)
                        ).resolve_grad_accum(2) == 2
+
+
+def test_config_errors_name_nested_lines_and_list_items(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model: m\ndata:\n  - path: a\n    weight: 0\n  - b\noutput_dir: o\nmax_steps: 3\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{cfg}:4: config field `data.0.weight`: Input")):
+        load_config(cfg)
+    with pytest.raises(ConfigError, match="--set data.2.weight=2: no item 2 in a list of 2"):
+        load_config(cfg, ["data.2.weight=2"])
+    with pytest.raises(ConfigError, match="--set data.0.weight=-2: config field `data.0.weight`: Input should be"):
+        load_config(cfg, ["data.0.weight=-2"])
 
 
 @pytest.fixture(scope="module")

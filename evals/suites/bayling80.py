@@ -12,11 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError
-from redraft.synth.budget import Budget
 from redraft.synth.cache import ResponseCache
-from redraft.synth.calls import TeacherCalls
+from redraft.synth.calls import Budget, TeacherCalls, request_seed
 from redraft.synth.config import TeacherConfig
-from redraft.synth.dialogue import request_seed
 from redraft.synth.errors import TeacherError
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher import make_teacher

@@ -7,7 +7,7 @@ from typing import Literal
 
 from redraft.errors import UsageError
 from redraft.filters.language_codes import language_pair
-from redraft.synth.dialogue import request_seed
+from redraft.synth.calls import request_seed
 from redraft.synth.errors import TeacherError
 
 from ..generate import run_all
