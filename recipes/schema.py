@@ -26,7 +26,7 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
-    format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
+    format: Literal["tsv", "jsonl", "json", "parquet", "text", "hf", "auto"] = "auto"
     src_lang: str  # ISO 639 codes (filters/language_codes.py)
     tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
