@@ -33,6 +33,8 @@ from redraft.recipes.schema import ExecutorConfig
 
 @dataclass
 class Stage:
+    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`)."""
+
     name: str
     pipeline: list
     tasks: int
@@ -71,6 +73,10 @@ def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
     Ray workers get these in their runtime environment."""
+    if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
+        from loguru import logger
+
+        logger.disable("datatrove")  # its per-task INFO logs drown our progress display (REDRAFT_VERBOSE=1 shows them)
     if cfg.kind == "ray":
         _run_ray(stages, cfg, work, env_names)
     else:

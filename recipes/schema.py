@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from redraft.config_file import ConfigSource, parse_override
 from redraft.errors import ConfigError, UsageError
-from redraft.language_codes import check_language_code, language_id_is_off
+from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
@@ -26,8 +26,8 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
-    format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
-    src_lang: str  # ISO 639 codes (redraft/language_codes.py)
+    format: Literal["tsv", "jsonl", "json", "parquet", "text", "hf", "auto"] = "auto"
+    src_lang: str  # ISO 639 codes (filters/language_codes.py)
     tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
     source_column: str = "source"

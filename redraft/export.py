@@ -18,7 +18,7 @@ import yaml
 
 from redraft.chat_formats import CHAT_FORMATS, METADATA_COLUMNS, SHAREGPT_COLUMN, from_messages
 from redraft.errors import UsageError
-from redraft.readers import ItemReader
+from redraft.readers import ItemReader, rows_path
 from redraft.types import DIALOGUE_SCHEMA, document_to_row, is_dialogue
 
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
@@ -143,10 +143,11 @@ def dataset_name(input_path: str) -> str:
 
 
 def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, **read) -> tuple[Path, int]:
-    """Write the dialogues of `input_path` in `fmt` to `out` (a file by suffix, else a folder). Returns the file
-    written and the number of rows. `read`: ItemReader options for the input (`chat_format`, `messages_column`)."""
+    """Write the dialogues of `input_path` (an output folder's `data/`, or any dialogue input) in `fmt` to `out` (a
+    file by suffix, else a folder). Returns the file written and the number of rows. `read`: ItemReader options for
+    the input (`chat_format`, `messages_column`)."""
     out = Path(out)
-    rows = converted_rows(input_path, fmt, **read)
+    rows = converted_rows(rows_path(input_path), fmt, **read)
     if out.suffix in FILE_SUFFIXES:
         return out, write_rows(rows, out, fmt)
     if out.is_file():

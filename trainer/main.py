@@ -18,7 +18,7 @@ from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .data import IGNORE, prepare_tokenizer, tokenize_sources
-from .export import export_final
+from .final_model import write_final_model
 from .metrics import MetricsLog, peak_flops, step_flops
 from .packing import collate
 from .parallel import compute_dtype, init_distributed, shard_model
@@ -205,8 +205,8 @@ def run(cfg: TrainConfig) -> None:
                 "data": [{"name": s.name, "path": s.path, "kind": s.kind, "weight": s.weight,
                           "recipe_name": s.recipe_name, "content_hash": s.content_hash, "rows": s.rows,
                           "mask_audit": s.audit} for s in data.sources]}
-    export_final(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
-                 torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
+    write_final_model(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
+                      torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
     metrics.close()
     dist.barrier()
     log(f"[train] done: {out / 'final'}")
