@@ -205,6 +205,8 @@ def gpu_benchmark(args) -> dict:
         model = random_llama(work / "model", tokenizer, device="cpu" if args.cpu else "cuda",
                              save_dtype=torch.bfloat16, max_position_embeddings=args.seq_len,
                              **(TINY if args.cpu else LLAMA_1B))
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the model was built on the GPU; the trainer processes need the memory
         config = AutoConfig.from_pretrained(model)
         with torch.device("meta"):
             n_params = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
