@@ -189,6 +189,8 @@ def run(cfg: TrainConfig) -> None:
         if peak:
             flops = step_flops(model.config, n_params, cfg.seq_len, step_tokens, n_trained_global)
             record["mfu"] = flops / dt / (peak * env.world_size)
+        if env.device.type == "cuda":
+            record["peak_memory_gib"] = torch.cuda.max_memory_allocated(env.device) / 2**30
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             metrics.log(record)
         # the last step is saved too, so re-running a finished command only re-exports
