@@ -145,5 +145,6 @@ def test_positions_need_not_be_dense_and_tasks_may_have_no_input(tmp_path, noisy
         got = {}
         for rank, shard in enumerate(shards):
             list(drop.run(iter(()), rank, tasks))
-            got |= {d.id: "kept" if r is True else r[1] for d, r in zip(shard, drop.filter_batch(shard) if shard else [])}
+            verdicts = drop.filter_batch(shard) if shard else []
+            got |= {d.id: "kept" if r is True else r[1] for d, r in zip(shard, verdicts)}
         assert got == expected, tasks
