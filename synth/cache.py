@@ -175,15 +175,22 @@ class ResponseCache:
                 self._load(path)
             self._unread, self._below = [], []
             return
-        low = position if self._low is None else min(self._low, position)
-        if self._low is not None and low < self._low:  # asked below the share so far (not in input order): rare
-            below, self._below = self._below, []
-            for segment in below:
-                self._load(segment[2]) if segment[1] >= low else self._below.append(segment)
-        self._low, self._high = low, position if self._high is None else max(self._high, position)
+        if self._low is None:
+            self._low = self._high = position
+        elif position < self._low:  # asked below the positions so far (not in input order): rare
+            self._low, skipped, self._below = position, self._below, []
+            self._take(skipped)
+        self._high = max(self._high, position)
         while self._unread and self._unread[-1][0] <= self._high:
-            segment = self._unread.pop()
-            self._load(segment[2]) if segment[1] >= self._low else self._below.append(segment)
+            self._take([self._unread.pop()])
+
+    def _take(self, segments: list[tuple[int, int, Path]]) -> None:
+        """Loads those of `segments` (all starting at or below the highest position asked) that reach the lowest."""
+        for segment in segments:
+            if segment[1] >= self._low:
+                self._load(segment[2])
+            else:
+                self._below.append(segment)
 
     def _read(self, number: int, offset: int, length: int) -> dict | None:
         fd = self._readers.pop(number, None)

@@ -140,6 +140,17 @@ def test_a_duplicate_item_gets_an_entry_at_its_own_position(tmp_path):
     assert len(segments_on_disk(tmp_path)) == 2  # found at its own position: not written again
 
 
+def test_an_item_asked_about_out_of_input_order_still_finds_its_answer(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "SEGMENT_ANSWERS", 10)
+    positions = byte_positions(200)
+    write_like_a_task(tmp_path, positions)
+    cache = ResponseCache(tmp_path, "responses-00001")
+    assert cache.get(key(150), positions[150]) == answer(150)
+    read = cache.bytes_read
+    assert cache.get(key(20), positions[20]) == answer(20)  # below every position asked so far
+    assert cache.bytes_read > read
+
+
 def test_a_duplicate_waiting_on_a_call_in_flight_is_recorded_at_its_position(tmp_path):
     from redraft.synth.calls import Budget, TeacherCalls
     from redraft.synth.config import TeacherConfig
