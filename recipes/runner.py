@@ -34,8 +34,10 @@ from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name
                             rows_writer, stage_writer)
 from redraft.portable_paths import portable_path, portable_recipe_yaml
 from redraft.readers import ItemReader, StageReader, checked_sample
-from redraft.recipes.executors import Stage, run_stages
+from redraft.recipes.executors import Stage, StageFailed, run_stages
 from redraft.recipes.schema import ExecutorConfig, Recipe, load_recipe, resolve_path
+from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
+from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 
 Kind = Literal["pair", "dialogue"]
@@ -66,6 +68,7 @@ def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, ded
     """Run the stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
     state = out / STATE_DIR
     if fresh and state.exists():
+        forget_batches(state)
         shutil.rmtree(state)
     work = state / f"work-{key}"
     staging = work / "staging"
@@ -146,8 +149,10 @@ def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = 
 
 
 def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
-               fresh: bool = False) -> Path:
-    """`redraft run`: parallel pairs → teacher dialogues → filters → dedupe → OUT. Returns OUT."""
+               fresh: bool = False, wait: bool = True) -> Path:
+    """`redraft run`: parallel pairs → teacher dialogues → filters → dedupe → OUT. Returns OUT. `wait=False`
+    (`--wait false`): with `teacher.batch`, raise BatchesPending once every task's batches are submitted, instead of
+    waiting on them; the same call later collects them."""
     from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
@@ -164,18 +169,32 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))  # published: no absolute path of this machine
 
     def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
+        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected, wait)
         dialogue_steps = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
-        dialogue_steps += [JudgeDialogues(judge, str(state), workers=r.executor.workers)] if judge else []
+        dialogue_steps += [JudgeDialogues(judge, str(state), workers=r.executor.workers, wait=wait)] if judge else []
         return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
                 *_with_rejects(dialogue_steps, rejected, "b", "dialogue")]
 
     out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
     key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
     keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
-    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize", keys)
+    try:
+        staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize", keys)
+    except Exception as e:
+        batches = [] if wait else recorded_batches(out / STATE_DIR)
+        if not batches or not isinstance(e, BatchesPending | StageFailed):  # on Ray and Slurm: a task that failed
+            raise
+        raise BatchesPending(f"{describe(batches)} at the Batch API; run the same command again to collect them "
+                             f"(nothing was published)") from e
     return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
                    r.output.license, r.output.formats)
+
+
+def cancel_recipe_batches(recipe: str, overrides: list[str] = (), output: str | None = None) -> list[str]:
+    """`redraft run --cancel-batches`: cancel the batches a run into the recipe's output folder left at the Batch API;
+    a line per batch."""
+    state = Path(prepare_recipe(recipe, overrides, output).output.path).absolute() / STATE_DIR
+    return cancel_batches(state) or [f"no batches recorded in {state}"]
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
