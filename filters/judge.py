@@ -158,6 +158,7 @@ class JudgeDialogues(TeacherStep):
         super().__init__({"judge": judge.teacher}, state_dir, max_cost=judge.max_cost, max_tokens=judge.max_tokens,
                          workers=workers, exclusion_writer=exclusion_writer, wait=wait)
         self.judge = judge
+        self.calls_per_item = 1 + judge.retries
 
     async def ask(self, doc: Document, calls: dict[str, TeacherCalls]) -> dict:
         return await judge_dialogue(calls["judge"], doc, self.judge.retries)

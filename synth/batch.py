@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from math import inf
 import sys
 import time
 from collections import Counter
@@ -62,6 +63,7 @@ class Request:
     key: str  # the cache key, and the line's custom_id
     body: dict
     future: asyncio.Future
+    owner: asyncio.Task | None  # the document that asked first
     waiters: int = 1
     attempts: int = 0
     submitted: bool = False  # in a batch (or an upload) now
@@ -150,8 +152,10 @@ class BatchRounds:
     asked now; `fatal(error)`: stops the worker's run (TeacherUnavailable, BatchesPending)."""
 
     def __init__(self, name: str, records: Path, in_flight: Callable[[], int], fatal: Callable[[BaseException], None],
-                 *, wait: bool, poll_seconds: float, show_progress: bool):
+                 *, wait: bool, poll_seconds: float, show_progress: bool, calls_per_item: int = 1):
         self.name, self.in_flight, self.fatal = name, in_flight, fatal
+        self.calls_per_item = calls_per_item  # the most teacher calls a document makes (the budget's reservations)
+        self.reserved: dict[asyncio.Task, list[float]] = {}  # document -> [cost, tokens] held for its calls to come
         self.wait, self.poll, self.show_progress = wait, poll_seconds, show_progress
         self.records = BatchRecords(records)
         self.recorded: dict[str, dict] = {k: e for e in self.records.entries for k in e["custom_ids"]}
@@ -166,10 +170,11 @@ class BatchRounds:
     # --- what documents and the step do ---------------------------------------------------------------------------
 
     def queue(self, calls: BatchCalls, key: str, body: dict) -> Request:
-        request = Request(calls, key, body, asyncio.get_running_loop().create_future())
+        request = Request(calls, key, body, asyncio.get_running_loop().create_future(), asyncio.current_task())
         entry = self.recorded.get(key)
         if entry is not None and entry["role"] == calls.role:  # already in a batch of an earlier run: re-attach
             request.submitted = True
+            request.attempts = entry.get("attempts", {}).get(key, 0)
             tracked = self.attached.setdefault(entry["file"], Tracked(entry, calls))
             tracked.requests[key] = request
         else:
@@ -192,6 +197,11 @@ class BatchRounds:
             self.queued.get(request.calls, {}).pop(request.key, None)
             request.calls.in_flight.pop(request.key, None)
             request.future.cancel()
+        self._wake.set()
+
+    def item_done(self, item: asyncio.Task) -> None:
+        """A document finished: what it reserved of the budget is free, and the others may all be waiting now."""
+        self.reserved.pop(item, None)
         self._wake.set()
 
     def feeder(self, blocked: bool) -> None:
@@ -228,15 +238,16 @@ class BatchRounds:
     async def _until_ready(self) -> None:
         while True:
             self._wake.clear()
-            timeout = None
+            timeout = GRACE_SECONDS  # woken by every change; the timeout only in case one went unsaid
             if self._has_work() and self.waiting >= self.in_flight():
                 if self.feeder_blocked:
                     return
                 timeout = self.feeder_since + GRACE_SECONDS - time.monotonic()
                 if timeout <= 0:
                     return
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            try:  # not asyncio.wait_for: on 3.11 it can swallow a cancel that comes as the event is set
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
@@ -259,27 +270,36 @@ class BatchRounds:
         await self._wait(tracked, RoundProgress(f"{self.name} round {self.rounds}", tracked, self.show_progress))
 
     def _admit(self, queued: dict) -> dict[BatchCalls, list[Request]]:
-        """With a budget, the lines this round can pay for, at most (prompt: a third of the body's bytes in tokens;
-        completion: max_tokens); the others fail with budget_exhausted. So a batch run stops before its budget."""
-        admitted: dict[BatchCalls, list[Request]] = {}
-        left: dict[int, list[float]] = {}  # id(budget) -> [cost, tokens] left
-        for calls, requests in queued.items():
-            b = calls.budget
-            spent = b.total
-            room = left.setdefault(id(b), [float("inf") if b.max_cost is None else b.max_cost - spent.cost,
-                                           float("inf") if b.max_tokens is None else b.max_tokens - spent.tokens])
-            for r in requests.values():
-                prompt = len(encode_body(r.body)) // 3
-                guess = Completion("", prompt, r.body.get("max_tokens") or calls.config.max_tokens)
-                cost, tokens = call_cost(calls.config, guess, batch=True), guess.prompt_tokens + guess.completion_tokens
-                if cost <= room[0] and tokens <= room[1]:
-                    room[0] -= cost
-                    room[1] -= tokens
-                    admitted.setdefault(calls, []).append(r)
-                else:
-                    room[0] = room[1] = -1.0  # the lines after it wait for a re-run with a larger budget, too
-                    self._resolve(r, error=BudgetExhausted(f"this round's batches would pass the budget "
-                                                           f"(max_cost {b.max_cost}, max_tokens {b.max_tokens})"))
+        """With a budget, the lines this round can pay for; the others fail with budget_exhausted. A line is
+        reckoned at its most (prompt: a third of its body's bytes in tokens; completion: max_tokens), and a document
+        asking its first line reserves that times `calls_per_item` for the calls to come, so the budget goes to
+        finishing the documents it started (theirs go first) and a batch run stops before the budget."""
+        budget = next(iter(queued)).budget if queued else None
+        if budget is None or (budget.max_cost is None and budget.max_tokens is None):
+            return {calls: list(requests.values()) for calls, requests in queued.items()}
+        spent, held = budget.total, [sum(r[i] for r in self.reserved.values()) for i in (0, 1)]
+        free = [(inf if budget.max_cost is None else budget.max_cost) - spent.cost - held[0],
+                (inf if budget.max_tokens is None else budget.max_tokens) - spent.tokens - held[1]]
+        lines = sorted(((calls, r) for calls, requests in queued.items() for r in requests.values()),
+                       key=lambda line: line[1].owner not in self.reserved)  # documents under way first
+        admitted, refused = {}, 0
+        for calls, r in lines:
+            guess = Completion("", len(encode_body(r.body)) // 3, r.body.get("max_tokens") or calls.config.max_tokens)
+            most = (call_cost(calls.config, guess, batch=True), guess.prompt_tokens + guess.completion_tokens)
+            mine = self.reserved.get(r.owner)
+            need = ([max(0.0, most[i] - mine[i]) for i in (0, 1)] if mine is not None
+                    else [most[i] * self.calls_per_item for i in (0, 1)])
+            if need[0] > free[0] or need[1] > free[1]:
+                refused += 1
+                self._resolve(r, error=BudgetExhausted(f"the budget left (max_cost {budget.max_cost}, max_tokens "
+                                                       f"{budget.max_tokens}) does not cover this document's calls"))
+                continue
+            free = [free[i] - need[i] for i in (0, 1)]
+            self.reserved[r.owner] = [max(0.0, (need if mine is None else mine)[i] - most[i]) for i in (0, 1)]
+            admitted.setdefault(calls, []).append(r)
+        if refused:
+            logger.warning(f"{self.name}: budget: {refused} line(s) refused, their documents fail as budget_exhausted; "
+                           f"raise the budget and re-run to go on")
         return admitted
 
     @staticmethod
@@ -313,7 +333,8 @@ class BatchRounds:
             return None
         entry = {"id": None, "file": uploaded.id, "role": calls.role, "model": calls.model,
                  "base_url": calls.config.base_url, "api_key_env": calls.config.api_key_env,
-                 "submitted_at": int(time.time()), "custom_ids": list(requests)}
+                 "submitted_at": int(time.time()), "custom_ids": list(requests),
+                 "attempts": {k: r.attempts for k, r in requests.items() if r.attempts}}  # of lines asked again
         self.records.add(entry)  # before the batch exists: a kill from here on re-attaches (see _find)
         for key in requests:
             self.recorded[key] = entry

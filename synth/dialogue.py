@@ -79,6 +79,7 @@ class SynthesizeDialogues(TeacherStep):
                          expected_items=expected_items if expected_items is not None else recipe.source.limit,
                          workers=recipe.executor.workers, exclusion_writer=rejected, wait=wait)
         self.recipe, self.mix = recipe, resolve_mix(s.revisions)
+        self.calls_per_item = s.turns + (s.turns - 1 if recipe.user_teacher else 0)
 
     async def ask(self, doc, calls: dict[str, TeacherCalls]) -> Dialogue:
         return await synthesize_dialogue(document_to_pair(doc), seed=self.recipe.seed, synth=self.recipe.synth,

@@ -209,6 +209,7 @@ class TeacherStep(PipelineStep):
 
     label: str
     cache_file: str
+    calls_per_item = 1  # the most teacher calls one document makes (a batch run's budget reserves them)
 
     def __init__(self, teachers: dict[str, TeacherConfig], state_dir: str, *, max_cost: float | None = None,
                  max_tokens: int | None = None, max_in_flight: int | None = None,
@@ -299,7 +300,7 @@ class TeacherSession:
             f"{step.label} {rank}", Path(step.state_dir) / BATCH_FOLDER / f"{step.cache_file}-{rank:05d}.json",
             lambda: len(self._tasks), self._give_up, wait=step.wait,
             poll_seconds=min(c.batch_poll_seconds for c in batch), show_progress=progress_enabled(),
-        ) if batch else None
+            calls_per_item=step.calls_per_item) if batch else None
         self.calls = {role: (BatchCalls(role, config, make_teacher(config), self.cache, self.budget, self.rounds)
                              if config.batch else TeacherCalls(role, config, make_teacher(config), self.cache,
                                                                self.budget))
@@ -330,6 +331,8 @@ class TeacherSession:
             outcome = e
         finally:
             self._tasks.discard(task)
+            if self.rounds is not None:
+                self.rounds.item_done(task)
         self.progress.item_done(self.step.succeeded(outcome))
         if self.failing.record(outcome):
             self._give_up(self.step.unavailable(self.failing, outcome))

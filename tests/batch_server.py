@@ -15,9 +15,11 @@ output. A cancelled batch goes `cancelling` then `cancelled`, keeping the lines 
 
 The input is checked as the API does: JSONL lines with a unique `custom_id`, `method` POST, the batch's `url`, and
 one model per file; a bad file fails its batch. GET /stats adds to the fault server's counters `lines_received`
-(custom_id -> times it was in a created batch: a line submitted twice shows there), `batches` (id -> status),
-`bodies` (request key -> a digest of the parsed body, from chat completions and batch lines alike) and `batch_http`
-(requests to /v1/files and /v1/batches).
+(custom_id -> times it was in a created batch: a line submitted twice shows there), `unanswered` (custom_id -> times
+it came back without an answer: error line, expired, cancelled; a line is rightly sent again only after one),
+`batches` (id -> status, lines, metadata), `batch_usage` (tokens of the answered lines), `bodies` (request key -> a
+digest of the parsed body, from chat completions and batch lines alike) and `batch_http` (requests to /v1/files and
+/v1/batches).
 """
 
 from __future__ import annotations
@@ -50,12 +52,16 @@ class BatchServer(FaultServer):
         self.files: dict[str, dict] = {}  # id -> {"object": ..., "data": bytes}
         self.batches: dict[str, dict] = {}
         self.lines_received: Counter = Counter()
+        self.unanswered: Counter = Counter()  # custom_id -> results that were not an answer (errors, expiry, cancel)
+        self.usage: Counter = Counter()  # tokens of the lines answered
         self.bodies: dict[str, str] = {}
         self.batch_http = 0
 
     def stats(self) -> dict:
-        return {**super().stats(), "lines_received": dict(self.lines_received), "bodies": self.bodies,
-                "batches": {b["id"]: self.state(b)["status"] for b in self.batches.values()},
+        batches = {b["id"]: {"status": self.state(b)["status"], "lines": len(b["lines"]),
+                             "metadata": b["request"].get("metadata")} for b in self.batches.values()}
+        return {**super().stats(), "lines_received": dict(self.lines_received), "unanswered": dict(self.unanswered),
+                "batch_usage": dict(self.usage), "bodies": self.bodies, "batches": batches,
                 "batch_http": self.batch_http}
 
     async def route(self, method: str, path: str, body: bytes, writer) -> bool:
@@ -179,6 +185,9 @@ class BatchServer(FaultServer):
                "metadata": batch["request"].get("metadata"),
                "request_counts": {"total": n, "completed": done, "failed": 0}}
         if status == "failed":
+            if batch["result"] is None:
+                batch["result"] = {"completed": 0, "failed": 0}
+                self.unanswered.update(line.get("custom_id") for line in batch["lines"])
             message = batch["problem"] or "the file could not be read"
             out["errors"] = {"object": "list", "data": [{"code": "invalid_file", "message": message, "line": None,
                                                          "param": None}]}
@@ -195,12 +204,15 @@ class BatchServer(FaultServer):
             output, errors = [], []
             for i, line in enumerate(batch["lines"]):
                 if i >= done:
+                    self.unanswered[line["custom_id"]] += 1
                     if status == "expired":
                         errors.append(self.line_result(line, 400, {"error": {
                             "code": "batch_expired", "message": "This request could not be executed before the "
                                                                 "completion window expired."}}))
                     continue
                 status_code, body = self.run_line(line["body"])
+                if status_code != 200:
+                    self.unanswered[line["custom_id"]] += 1
                 (output if status_code == 200 else errors).append(self.line_result(line, status_code, body))
             result = {"completed": len(output), "failed": len(errors)}
             for name, rows in (("output_file_id", output), ("error_file_id", errors)):
@@ -231,7 +243,9 @@ class BatchServer(FaultServer):
             return int(kind), {"error": {"message": "try again", "type": "server_error"}}
         self.served[key] += 1
         self.counts["line_200"] += 1
-        return 200, self.answer(req, key)
+        reply = self.answer(req, key)
+        self.usage.update({k: reply["usage"][k] for k in ("prompt_tokens", "completion_tokens")})
+        return 200, reply
 
     async def respond(self, method, path, headers, body, writer) -> bool:
         self.current_headers = headers
