@@ -305,10 +305,10 @@ class BatchRounds:
     @staticmethod
     def _chunks(calls: BatchCalls, requests: list[Request]):
         """The lines of batch files of at most batch_max_lines lines and batch_max_bytes bytes."""
-        chunk, size = [], 0
+        chunk, size, config = [], 0, calls.config
         for r in requests:
             line = encode_body({"custom_id": r.key, "method": "POST", "url": ENDPOINT, "body": r.body}) + b"\n"
-            if chunk and (len(chunk) >= calls.config.batch_max_lines or size + len(line) > calls.config.batch_max_bytes):
+            if chunk and (len(chunk) >= config.batch_max_lines or size + len(line) > config.batch_max_bytes):
                 yield chunk
                 chunk, size = [], 0
             chunk.append((r, line))

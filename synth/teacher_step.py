@@ -352,7 +352,12 @@ class TeacherSession:
         if blocks:  # the step feeds no document until this one is done: a batch round need not wait for more
             self.loop.loop.call_soon_threadsafe(self.rounds.feeder, True)
         try:
-            outcome = future.result()
+            while True:  # in slices: a Ctrl-C caught by the loop's thread is raised here only once a wait returns
+                try:
+                    outcome = future.result(timeout=1.0)
+                    break
+                except concurrent.futures.TimeoutError:
+                    continue
         except (concurrent.futures.CancelledError, asyncio.CancelledError):
             outcome = None
         finally:
