@@ -7,7 +7,7 @@ in flight asked once. A cache miss is queued for the next round of the worker's 
 
 `BatchRounds` runs the rounds of one worker (one `TeacherSession`, all its batch teachers):
 - a round starts once every document in flight waits on a queued request and the step feeds no new one (its window
-  is full or its input done, or it has waited `GRACE_SECONDS` on its input: the judge behind synthesis does);
+  is full or its input done, or no document came for `GRACE_SECONDS`: the judge behind synthesis waits on it);
 - each teacher's queued requests become JSONL files of at most `batch_max_lines` lines and `batch_max_bytes` bytes
   (`custom_id`: the cache key; `body`: exactly the body of a direct call), each uploaded with
   `files.create(purpose="batch")` and run as a batch (one model per file, as the API wants);
@@ -50,7 +50,7 @@ ENDPOINT = "/v1/chat/completions"
 TERMINAL = ("completed", "expired", "failed", "cancelled")
 ACTIVE = ("validating", "in_progress", "finalizing")  # also `cancelling`
 UNANSWERED = {"expired": "batch_expired", "failed": "batch_failed", "cancelled": "batch_cancelled"}
-GRACE_SECONDS = 2.0  # the step waiting this long on its input: the round goes without the documents still to come
+GRACE_SECONDS = 2.0  # no new document for this long: the round goes without the ones still to come
 MAX_POLL_FACTOR = 10  # polls back off to 10x batch_poll_seconds while nothing changes
 BIG_FILE_TIMEOUT = 600.0  # seconds for an upload or a download (teacher.timeout is per request: 60 by default)
 
@@ -80,6 +80,7 @@ class Tracked:
     status: str = "validating"
     done: int = 0  # lines answered or failed so far
     reason: str | None = None  # why no line will be answered, when the batch is gone
+    active: bool = False  # in the round being waited on
     collected: bool = False
 
 
@@ -160,9 +161,9 @@ class BatchRounds:
         self.records = BatchRecords(records)
         self.recorded: dict[str, dict] = {k: e for e in self.records.entries for k in e["custom_ids"]}
         self.queued: dict[BatchCalls, dict[str, Request]] = {}
-        self.attached: dict[str, Tracked] = {}  # file id -> a recorded batch documents of this run wait on
+        self.tracking: dict[str, Tracked] = {}  # file id -> a recorded batch this run waits on, until collected
         self.waiting = 0  # documents waiting on a line not answered yet
-        self.feeder_blocked, self.feeder_since = False, time.monotonic()
+        self.feeder_blocked, self.last_fed = False, time.monotonic()
         self.rounds = self.lines = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -175,8 +176,7 @@ class BatchRounds:
         if entry is not None and entry["role"] == calls.role:  # already in a batch of an earlier run: re-attach
             request.submitted = True
             request.attempts = entry.get("attempts", {}).get(key, 0)
-            tracked = self.attached.setdefault(entry["file"], Tracked(entry, calls))
-            tracked.requests[key] = request
+            self.tracking.setdefault(entry["file"], Tracked(entry, calls)).requests[key] = request
         else:
             self.queued.setdefault(calls, {})[key] = request
         self.waiting += 1
@@ -204,11 +204,14 @@ class BatchRounds:
         self.reserved.pop(item, None)
         self._wake.set()
 
+    def item_started(self) -> None:
+        self.last_fed = time.monotonic()
+
     def feeder(self, blocked: bool) -> None:
         """The step waits on a document of this worker (blocked), or is reading its input or passing documents on."""
         self.feeder_blocked = blocked
         if not blocked:
-            self.feeder_since = time.monotonic()
+            self.last_fed = time.monotonic()
         self._wake.set()
 
     # --- the driver -------------------------------------------------------------------------------------------------
@@ -233,7 +236,7 @@ class BatchRounds:
             self.fatal(e)
 
     def _has_work(self) -> bool:
-        return any(self.queued.values()) or any(t.requests for t in self.attached.values())
+        return any(self.queued.values()) or any(t.requests and not t.active for t in self.tracking.values())
 
     async def _until_ready(self) -> None:
         while True:
@@ -242,7 +245,7 @@ class BatchRounds:
             if self._has_work() and self.waiting >= self.in_flight():
                 if self.feeder_blocked:
                     return
-                timeout = self.feeder_since + GRACE_SECONDS - time.monotonic()
+                timeout = self.last_fed + GRACE_SECONDS - time.monotonic()
                 if timeout <= 0:
                     return
             try:  # not asyncio.wait_for: on 3.11 it can swallow a cancel that comes as the event is set
@@ -254,11 +257,10 @@ class BatchRounds:
     async def _round(self) -> None:
         self.rounds += 1
         tracked = []
-        for t in self.attached.values():
-            found = True if t.entry.get("id") else await self._find(t)
-            if found:
+        for t in [t for t in self.tracking.values() if t.requests and not t.active]:  # re-attached
+            if t.entry.get("id") or await self._find(t):
+                t.active = True
                 tracked.append(t)
-        self.attached = {t.entry["file"]: t for t in self.attached.values() if not t.entry.get("id")}  # unknown yet
         queued, self.queued = self._admit(self.queued), {}
         for calls, requests in queued.items():
             for chunk in self._chunks(calls, requests):
@@ -338,14 +340,14 @@ class BatchRounds:
         self.records.add(entry)  # before the batch exists: a kill from here on re-attaches (see _find)
         for key in requests:
             self.recorded[key] = entry
-        tracked = Tracked(entry, calls, requests)
+        tracked = self.tracking[entry["file"]] = Tracked(entry, calls, requests)
         try:
             batch = await client.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT, completion_window="24h",
                                                 metadata={"redraft": self.name})
         except openai.APIError as e:  # it may exist all the same (a reply lost): the next round looks it up
             tracked.reason = self._error(calls, e).reason
-            self.attached[entry["file"]] = tracked
             return None
+        tracked.active = True
         entry["id"] = batch.id
         self.records.save()
         tracked.batch, tracked.status = batch, batch.status
@@ -354,7 +356,7 @@ class BatchRounds:
 
     async def _find(self, t: Tracked) -> bool:
         """The batch of an upload recorded without one: True once found; False when it was never created (its
-        waiting lines go in this round's batches), or when it cannot be told now (they wait for the next round)."""
+        waiting lines go in this round's batches), or when that cannot be told now (they wait for the next round)."""
         since = t.entry["submitted_at"] - 60
         try:
             async for batch in t.calls.teacher.client.batches.list(limit=100):  # newest first
@@ -368,10 +370,10 @@ class BatchRounds:
             logger.warning(f"{self.name}: cannot list batches to find {t.entry['file']}'s ({self._error(t.calls, e)})")
             return False
         self._forget(t.entry)
+        del self.tracking[t.entry["file"]]
         for r in t.requests.values():
             r.submitted = False
             self._retry(r, t.reason or "batch_not_created", "the upload's batch was never created")
-        t.requests = {}
         return False
 
     async def _wait(self, tracked: list[Tracked], progress: RoundProgress) -> None:
@@ -411,7 +413,7 @@ class BatchRounds:
 
     async def _collect(self, t: Tracked) -> bool:
         """An ended batch's lines: answers into the cache and to their documents, the rest asked again (or failed)."""
-        answered, failed = set(), {}
+        answered, failed = {}, {}
         files = [t.batch.output_file_id, t.batch.error_file_id] if t.batch is not None else []
         try:
             for file_id in filter(None, files):
@@ -419,7 +421,7 @@ class BatchRounds:
                     key, outcome = self._outcome(t.calls, line)
                     if isinstance(outcome, Completion):
                         t.calls.cache.put(key, outcome)
-                        answered.add(key)
+                        answered[key] = outcome
                         if key in t.requests:
                             self._resolve(t.requests[key], outcome)
                     elif key is not None:
@@ -433,10 +435,13 @@ class BatchRounds:
         reason = t.reason or UNANSWERED.get(t.status, "batch_incomplete")
         errors = getattr(getattr(t.batch, "errors", None), "data", None) or []
         message = "; ".join(f"{e.code}: {e.message}" for e in errors) or f"batch {t.entry['id']} {t.status}"
-        for key, r in t.requests.items():
-            if key not in answered:
+        for key, r in t.requests.items():  # documents that came to these lines while the files were read, too
+            if key in answered:
+                self._resolve(r, answered[key])
+            else:
                 self._retry(r, *failed.get(key, (reason, message)))
         self._forget(t.entry)
+        del self.tracking[t.entry["file"]]
         return True
 
     @staticmethod

@@ -322,6 +322,8 @@ class TeacherSession:
     async def _ask(self, doc: Document):
         task = asyncio.current_task()
         self._tasks.add(task)
+        if self.rounds is not None:
+            self.rounds.item_started()
         try:
             outcome = await self.step.ask(doc, self.calls)
         except TeacherUnavailable as e:

@@ -18,8 +18,8 @@ one model per file; a bad file fails its batch. GET /stats adds to the fault ser
 (custom_id -> times it was in a created batch: a line submitted twice shows there), `unanswered` (custom_id -> times
 it came back without an answer: error line, expired, cancelled; a line is rightly sent again only after one),
 `batches` (id -> status, lines, metadata), `batch_usage` (tokens of the answered lines), `bodies` (request key -> a
-digest of the parsed body, from chat completions and batch lines alike) and `batch_http` (requests to /v1/files and
-/v1/batches).
+digest of the parsed body, from chat completions and batch lines alike), `batch_http` (requests to /v1/files and
+/v1/batches) and in `counts` those requests by kind (`files.create`, `files.content`, `batches.retrieve`, ...).
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class BatchServer(FaultServer):
                 self.bodies[self.request_key(req)] = digest(req)
             return await super().route(method, path, body, writer)
         self.batch_http += 1
+        kind = "content" if parts[-1] == "content" else "cancel" if parts[-1] == "cancel" else \
+            "create" if method == "POST" else "list" if len(parts) == 2 else "retrieve"
+        self.counts[f"{parts[1]}.{kind}"] += 1  # files.create, batches.retrieve, ...
         status, payload, content_type = self.batch_api(method, parts[1:], parse_qs(url.query), body, writer)
         self.send(writer, status, payload if isinstance(payload, bytes) else json.dumps(payload).encode(),
                   content_type=content_type)

@@ -6,8 +6,9 @@ Answers are a function of the request (model, messages, seed), so a faulty run a
 The first attempt at a request is faulty with probability `--faults` (chosen by hashing the request: 429 with
 Retry-After, 500, a reply slower than the client's timeout, a truncated JSON body, a dropped connection); its retry
 is answered. Messages containing POISON always get a 500. GET /stats returns counters, including how many times
-each request was answered in full (`served`): a call "paid" twice shows up there, and the most requests it was
-answering at once (`max_in_flight`).
+each request was answered in full (`served`): a call "paid" twice shows up there, the most requests it was
+answering at once (`max_in_flight`) and every HTTP request it got (`http_requests`). tests/batch_server.py adds the
+Batch API to it.
 
 With --judge, a request that asks for an LLM judge's verdict (a system message mentioning "turns": see
 filters/judge.py) is answered with a verdict: one entry per `[assistant ...]` line of its first user message, every

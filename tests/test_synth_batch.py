@@ -308,3 +308,15 @@ def test_the_judge_through_batches_gives_the_direct_verdicts(tmp_path, monkeypat
     assert funnel(outs[True]) == funnel(outs[False]) == {"input": len(DIALOGUES), "kept": 6,
                                                          "dropped": {"judge_low_score": 2}, "failed": {}}
     assert len(stats["batches"]) == 3  # the verdicts; the malformed one's two follow-ups, a round each
+
+
+def test_batch_prices_and_the_provider_batches_need():
+    from redraft.synth.calls import prices
+
+    teacher = TeacherConfig(model="m", batch=True, price_per_million_prompt_tokens=2,
+                            price_per_million_completion_tokens=8)
+    assert prices(teacher) == (2.0, 8.0) and prices(teacher, batch=True) == (1.0, 4.0)  # batch_price_factor 0.5
+    explicit = teacher.model_copy(update={"batch_price_per_million_completion_tokens": 3.0})
+    assert prices(explicit, batch=True) == (1.0, 3.0)
+    with pytest.raises(ValueError, match="teacher.batch: true needs provider 'openai'"):
+        TeacherConfig(provider="embedded", batch=True)
