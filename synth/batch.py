@@ -50,7 +50,7 @@ ENDPOINT = "/v1/chat/completions"
 TERMINAL = ("completed", "expired", "failed", "cancelled")
 ACTIVE = ("validating", "in_progress", "finalizing")  # also `cancelling`
 UNANSWERED = {"expired": "batch_expired", "failed": "batch_failed", "cancelled": "batch_cancelled"}
-GRACE_SECONDS = 2.0  # no new document for this long: the round goes without the ones still to come
+GRACE_SECONDS = 15.0  # no new document for this long: the round goes without the ones still to come
 MAX_POLL_FACTOR = 10  # polls back off to 10x batch_poll_seconds while nothing changes
 BIG_FILE_TIMEOUT = 600.0  # seconds for an upload or a download (teacher.timeout is per request: 60 by default)
 
@@ -149,8 +149,8 @@ class BatchRecords:
 
 
 class BatchRounds:
-    """The rounds of one worker's batch teachers (see the module docstring). `in_flight()`: the documents being
-    asked now; `fatal(error)`: stops the worker's run (TeacherUnavailable, BatchesPending)."""
+    """The rounds of one worker's batch teachers (see the module docstring). `in_flight()`: the documents submitted
+    and not finished (started or not); `fatal(error)`: stops the worker's run (TeacherUnavailable, BatchesPending)."""
 
     def __init__(self, name: str, records: Path, in_flight: Callable[[], int], fatal: Callable[[BaseException], None],
                  *, wait: bool, poll_seconds: float, show_progress: bool, calls_per_item: int = 1):

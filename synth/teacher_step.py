@@ -295,10 +295,12 @@ class TeacherSession:
         self.budget = Budget(step.max_cost, step.max_tokens, tasks=world_size)
         self.fatal: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
+        # documents submitted and finished, each counted by one thread; the rounds count those not started yet too
+        self._submitted = self._finished = 0
         batch = [config for config in configs.values() if config.batch]
         self.rounds = BatchRounds(
             f"{step.label} {rank}", Path(step.state_dir) / BATCH_FOLDER / f"{step.cache_file}-{rank:05d}.json",
-            lambda: len(self._tasks), self._give_up, wait=step.wait,
+            lambda: self._submitted - self._finished, self._give_up, wait=step.wait,
             poll_seconds=min(c.batch_poll_seconds for c in batch), show_progress=progress_enabled(),
             calls_per_item=step.calls_per_item) if batch else None
         self.calls = {role: (BatchCalls(role, config, make_teacher(config), self.cache, self.budget, self.rounds)
@@ -317,6 +319,7 @@ class TeacherSession:
             self.loop.loop.call_soon_threadsafe(self.rounds.start)
 
     def submit(self, doc: Document) -> concurrent.futures.Future:
+        self._submitted += 1
         return self.loop.submit(self._ask(doc))
 
     async def _ask(self, doc: Document):
@@ -333,6 +336,7 @@ class TeacherSession:
             outcome = e
         finally:
             self._tasks.discard(task)
+            self._finished += 1
             if self.rounds is not None:
                 self.rounds.item_done(task)
         self.progress.item_done(self.step.succeeded(outcome))
