@@ -29,6 +29,7 @@ from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.languages import language_name
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher_step import FailFast, TeacherSession, TeacherStep
+from redraft.types import POSITION
 
 LOW_SCORE = "judge_low_score"
 CRITERIA = ("adequacy", "fluency", "instruction_following")
@@ -131,7 +132,8 @@ async def judge_dialogue(calls: TeacherCalls, doc: Document, retries: int) -> di
         return unscored("no assistant turn")
     request = messages = judge_messages(doc)
     for attempt in range(retries + 1):
-        reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"))
+        reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"),
+                                     position=doc.metadata.get(POSITION))
         verdict = parse_verdict(reply.text, n)
         if isinstance(verdict, dict):
             return verdict

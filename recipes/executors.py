@@ -17,6 +17,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,8 @@ from redraft.synth.errors import BatchesPending
 
 @dataclass
 class Stage:
+    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`)."""
+
     name: str
     pipeline: list
     tasks: int
@@ -71,6 +74,10 @@ def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
     Ray workers get these in their runtime environment."""
+    if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
+        from loguru import logger
+
+        logger.disable("datatrove")  # its per-task INFO logs drown our progress display (REDRAFT_VERBOSE=1 shows them)
     if cfg.kind == "ray":
         _run_ray(stages, cfg, work, env_names)
     else:
@@ -179,6 +186,17 @@ def _slurm_executor_class():
         def launch_merge_stats(self):  # redraft computes its own funnel; one job fewer to wait on or cancel
             pass
 
+        def get_launch_file_contents(self, sbatch_args: dict, run_script: str) -> str:
+            """datatrove writes values and paths into the script as they are: quote the `#SBATCH` values for sbatch's
+            own shell-like reading of them (the log paths hold the output folder), and the pickled executor's path
+            (the run line's last word) for bash. Names and values were checked by SlurmConfig; `env_command` comes
+            quoted from `_env_command`."""
+            pickled = self.logging_dir.resolve_paths("executor.pik")
+            if not run_script.endswith(f" {pickled}"):
+                raise RuntimeError(f"datatrove's sbatch run line changed; cannot quote its path: {run_script!r}")
+            quoted = {k: shlex.quote(str(v)) if v else v for k, v in sbatch_args.items()}  # falsy: a bare flag
+            return super().get_launch_file_contents(quoted, run_script.removesuffix(pickled) + shlex.quote(pickled))
+
     return _SlurmStage
 
 
@@ -192,13 +210,17 @@ def _default_partition() -> str:
     return default
 
 
-def _env_command(cfg: ExecutorConfig) -> str | None:
-    """Without venv_path or condaenv, the jobs use the virtualenv this command runs from (it must be on a shared
-    filesystem, like the output folder)."""
-    if cfg.slurm.venv_path or cfg.slurm.condaenv:
-        return None
+def _env_command(cfg: ExecutorConfig) -> str:
+    """The script's line that activates the jobs' Python, paths quoted: venv_path, condaenv (datatrove's lines), else
+    the virtualenv this command runs from (it must be on a shared filesystem, like the output folder)."""
+    if cfg.slurm.venv_path:
+        return f"source {shlex.quote(cfg.slurm.venv_path)}"
+    if cfg.slurm.condaenv:
+        return f"conda init bash; conda activate {shlex.quote(cfg.slurm.condaenv)}; source ~/.bashrc"
     activate = Path(sys.prefix) / "bin" / "activate"
-    return f"source {activate}" if activate.exists() else f"export PATH={Path(sys.executable).parent}:$PATH"
+    if activate.exists():
+        return f"source {shlex.quote(str(activate))}"
+    return f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
 
 
 def _live_jobs() -> dict[str, str]:
@@ -216,6 +238,7 @@ def _live_jobs() -> dict[str, str]:
 
 def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, str]:
     cls, s = _slurm_executor_class(), cfg.slurm
+    work.chmod(0o700)  # the jobs run the pickled executor written here (`executor.pik`): no one else may write it
     partition = s.partition or _default_partition()
     previous, executors = None, []
     for stage in stages:

@@ -3,6 +3,7 @@ redraft/config_file.py, whose errors name the field and the file line or the ove
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from redraft.config_file import ConfigSource, parse_override
 from redraft.errors import ConfigError, UsageError
-from redraft.language_codes import check_language_code, language_id_is_off
+from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
@@ -25,8 +26,8 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
-    format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
-    src_lang: str  # ISO 639 codes (redraft/language_codes.py)
+    format: Literal["tsv", "jsonl", "json", "parquet", "text", "hf", "auto"] = "auto"
+    src_lang: str  # ISO 639 codes (filters/language_codes.py)
     tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
     source_column: str = "source"
@@ -60,19 +61,28 @@ class RayConfig(BaseModel):
     mem_per_cpu_gb: float = Field(2, gt=0)
 
 
+# What goes into the sbatch script as a name or a value: Slurm's names, its time formats, and sbatch option values
+# without what would end the `#SBATCH` line or reach the shell. Paths (venv_path, condaenv, the output folder) are
+# quoted instead (recipes/executors.py).
+_SLURM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+:@-]*")
+_SLURM_TIME = re.compile(r"\d+(-\d+)?(:\d+){0,2}|UNLIMITED|INFINITE", re.IGNORECASE)
+_SBATCH_OPTION = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_NOT_IN_SBATCH_VALUES = re.compile(r"[\x00-\x1f\x7f`$;<>\\'\"]")
+
+
 class SlurmConfig(BaseModel):
     """`executor.kind: slurm`: every stage becomes a Slurm job array, each stage depending on the one before."""
 
     model_config = ConfigDict(extra="forbid")
 
-    partition: str | None = None  # default: the cluster's default partition
+    partition: str | None = None  # default: the cluster's default partition; `a,b` for either
     time: str = "04:00:00"  # per task, sbatch's --time format
     cpus_per_task: int = Field(1, ge=1)
     mem_per_cpu_gb: float = Field(2, gt=0)
     qos: str | None = None
     venv_path: str | None = None  # the `activate` script of a virtualenv every node can read
     condaenv: str | None = None  # or a conda environment by name
-    sbatch_args: dict[str, Any] = {}  # more `#SBATCH --key=value` lines (account, constraint, ...)
+    sbatch_args: dict[str, str | int | float | bool | None] = {}  # more `#SBATCH --key=value` lines (account, ...)
     job_name: str = "redraft"
 
     @model_validator(mode="after")
@@ -80,6 +90,40 @@ class SlurmConfig(BaseModel):
         if self.venv_path and self.condaenv:
             raise ValueError("venv_path and condaenv: give one of them")
         return self
+
+    @field_validator("job_name", "qos", "partition")
+    @classmethod
+    def _slurm_name(cls, name: str | None, info) -> str | None:
+        names = name.split(",") if name is not None and info.field_name == "partition" else [name]
+        if name is not None and not all(_SLURM_NAME.fullmatch(n) for n in names):
+            raise ValueError(f"{name!r}: a Slurm name is letters, digits and _ . + : @ - (no spaces, quotes or "
+                             "shell syntax)")
+        return name
+
+    @field_validator("time")
+    @classmethod
+    def _slurm_time(cls, time: str) -> str:
+        if not _SLURM_TIME.fullmatch(time):
+            raise ValueError(f"{time!r}: one of sbatch's --time formats (MINUTES, HH:MM:SS, D-HH:MM:SS, ...)")
+        return time
+
+    @field_validator("venv_path", "condaenv")
+    @classmethod
+    def _one_line(cls, path: str | None) -> str | None:
+        if path is not None and re.search(r"[\x00-\x1f\x7f]", path):
+            raise ValueError(f"{path!r}: a path on one line, without control characters")
+        return path
+
+    @field_validator("sbatch_args")
+    @classmethod
+    def _sbatch_lines(cls, args: dict) -> dict:
+        for key, value in args.items():
+            if not _SBATCH_OPTION.fullmatch(key):
+                raise ValueError(f"{key!r}: an sbatch long option's name, like account or constraint")
+            if isinstance(value, str) and (bad := _NOT_IN_SBATCH_VALUES.search(value)):
+                raise ValueError(f"{key}: {value!r} holds {bad.group()!r}: sbatch values cannot hold newlines, "
+                                 "quotes or shell syntax")
+        return args
 
 
 class ExecutorConfig(BaseModel):

@@ -1,4 +1,5 @@
-"""The `redraft` command line: a thin layer over the Python API. Exit 0 ok, 1 runtime failure, 2 bad usage or input."""
+"""The `redraft` command line: parses arguments, calls the Python API, prints. Exit 0 ok, 1 runtime failure, 2 bad
+usage or input (every check of paths, languages and recipes is made by the API, so a Python call gets it too)."""
 
 from __future__ import annotations
 
@@ -181,29 +182,47 @@ def cmd_validate(a) -> int:
 
 def cmd_filter(a) -> int:
     from redraft.filters.judge import resolve_judge
-    from redraft.recipes.runner import curate, prepare_recipe
+    from redraft.recipes.runner import curate
 
-    _check_paths(a)
-    filters, langs, judge, executor = "default", a.langs, None, _executor(a)
-    if a.recipe:
-        r = prepare_recipe(a.recipe, a.overrides)
-        filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
-        judge = resolve_judge(r.judge, r)
-    if a.judge_model:
-        judge = _judge_from_flags(a)
-    elif a.judge_url or a.judge_min_score is not None:
+    if not a.judge_model and (a.judge_url or a.judge_min_score is not None):
         raise UsageError("--judge-url and --judge-min-score need --judge-model")
-    out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh,
-                 judge=judge, read=_read_options(a), executor=executor)
+    r = _recipe(a)
+    judge = _judge_from_flags(a) if a.judge_model else resolve_judge(r.judge, r) if r else None
+    out = curate(a.input, a.output, filters=r.filters if r else "default", dedupe=False, langs=_langs(a, r),
+                 fresh=a.fresh, judge=judge, read=_read_options(a), executor=_executor(a, r))
     return _print_funnel(out)
 
 
-def _executor(a):
-    """The executor section: the recipe's (with --set applied), or --set executor.* alone."""
+def cmd_dedupe(a) -> int:
+    from redraft.filters.config import DedupeConfig
+    from redraft.filters.dedupe import resolve
+    from redraft.recipes.runner import curate
+
+    r = _recipe(a)
+    cfg = (resolve(r.dedupe) if r else None) or DedupeConfig()
+    if a.near:
+        cfg = cfg.model_copy(update={"near": True})
+    out = curate(a.input, a.output, filters=[], dedupe=cfg, langs=a.langs, fresh=a.fresh, read=_read_options(a),
+                 executor=_executor(a, r))
+    return _print_funnel(out)
+
+
+def _recipe(a):
+    """`--recipe` (with --set applied), or None."""
     from redraft.recipes.runner import prepare_recipe
+
+    return prepare_recipe(a.recipe, a.overrides) if a.recipe else None
+
+
+def _langs(a, r) -> str | None:
+    return a.langs or (f"{r.source.src_lang}-{r.source.tgt_lang}" if r else None)
+
+
+def _executor(a, r):
+    """The executor section: the recipe's, or --set executor.* alone."""
     from redraft.recipes.schema import executor_from_overrides
 
-    return prepare_recipe(a.recipe, a.overrides).executor if a.recipe else executor_from_overrides(a.overrides)
+    return r.executor if r else executor_from_overrides(a.overrides)
 
 
 def _judge_from_flags(a):
@@ -217,46 +236,6 @@ def _judge_from_flags(a):
     return JudgeConfig(teacher=teacher, min_score=a.judge_min_score)
 
 
-def cmd_dedupe(a) -> int:
-    from redraft.filters.config import DedupeConfig
-    from redraft.filters.dedupe import resolve
-    from redraft.recipes.runner import curate, prepare_recipe
-
-    _check_paths(a)
-    cfg = DedupeConfig()
-    if a.recipe:
-        cfg = resolve(prepare_recipe(a.recipe, a.overrides).dedupe) or DedupeConfig()
-    if a.near:
-        cfg = cfg.model_copy(update={"near": True})
-    out = curate(_data_dir(a.input), a.output, filters=[], dedupe=cfg, langs=a.langs, fresh=a.fresh,
-                 read=_read_options(a), executor=_executor(a))
-    return _print_funnel(out)
-
-
-def _check_paths(a) -> None:
-    """`filter`/`dedupe`: the input exists, --langs are two real language codes, and -o is a writable folder apart
-    from the input: checked before any work."""
-    from redraft.language_codes import check_language_code
-    from redraft.output import check_output_dir
-
-    if not Path(a.input).exists() and not (a.input.count("/") == 1 and not a.input.startswith((".", "/"))):
-        raise UsageError(f"{a.input}: no such file or folder")
-    if a.langs:
-        if a.langs.count("-") != 1:
-            raise UsageError(f"--langs {a.langs}: expected two language codes like zh-en")
-        for code in a.langs.split("-"):
-            try:
-                check_language_code(code)
-            except ValueError as e:
-                raise UsageError(f"--langs {a.langs}: {e}") from None
-    check_output_dir(a.output, [a.input])
-
-
-def _data_dir(path: str) -> str:
-    p = Path(path)
-    return str(p / "data") if (p / "data").is_dir() else path
-
-
 def _print_funnel(out: Path) -> int:
     stats = json.loads((Path(out) / "stats.json").read_text())
     print(f"input {stats['input']}")
@@ -268,15 +247,15 @@ def _print_funnel(out: Path) -> int:
 
 
 def cmd_stats(a) -> int:
-    from redraft.filters.report import print_report
+    from redraft.filters.stats import print_report
 
     return print_report(a.input, a.plots)
 
 
 def cmd_show(a) -> int:
-    from redraft.readers import ItemReader
+    from redraft.readers import ItemReader, rows_path
 
-    for row in islice(ItemReader(_data_dir(a.input), **_read_options(a)).read(), a.n):
+    for row in islice(ItemReader(rows_path(a.input), **_read_options(a)).read(), a.n):
         m = row.metadata
         print(f"── {row.id}  {m.get('src_lang')}→{m.get('tgt_lang')}  {', '.join(m.get('revisions') or [])}")
         if "messages" in m:
@@ -290,7 +269,7 @@ def cmd_show(a) -> int:
 def cmd_export(a) -> int:
     from redraft.export import export
 
-    path, n = export(_data_dir(a.input), a.format, a.output, name=a.name, **_read_options(a))
+    path, n = export(a.input, a.format, a.output, name=a.name, **_read_options(a))
     print(f"{n} dialogues as {a.format} -> {path}")
     return 0
 

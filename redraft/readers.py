@@ -3,7 +3,7 @@
 Parallel pairs come from TSV (`src<TAB>tgt`), JSONL or parquet with source/target columns, two line-aligned text
 files, or a Hugging Face dataset id. Dialogues come from JSONL, JSON arrays or parquet in the `messages`, ShareGPT
 or Alpaca layout (redraft/chat_formats.py). A ragged or undecodable input raises `InputError` naming the file and line;
-nothing downstream has been published by then.
+nothing downstream has been published by then. `StageReader` reads back the rows one stage hands to the next.
 """
 
 from __future__ import annotations
@@ -19,15 +19,22 @@ from datatrove.pipeline.base import PipelineStep
 
 from redraft.chat_formats import as_messages_row
 from redraft.errors import InputError, UsageError
+from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
 from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
 
-FORMATS = ("tsv", "jsonl", "parquet", "text", "hf")
+FORMATS = ("tsv", "jsonl", "json", "parquet", "text", "hf")
 # column pairs tried, in order, when the configured ones are absent
 COLUMN_ALIASES = [("source", "target"), ("source_text", "reference_text"), ("src", "tgt"), ("src_text", "tgt_text")]
 
 
+def rows_path(path: str) -> str:
+    """The rows to read at `path`: an output folder's `data/` (its kept rows), any other input as given."""
+    return str(Path(path) / "data") if (Path(path) / "data").is_dir() else str(path)
+
+
 def detect_format(path: str, target_path: str | None = None) -> str:
+    """The input's format from its name (a folder: from its first file); a Hub dataset id is `hf`."""
     if target_path:
         return "text"
     p = Path(path)
@@ -37,12 +44,12 @@ def detect_format(path: str, target_path: str | None = None) -> str:
             raise UsageError(f"{path}: the folder holds no input files")
         return detect_format(str(files[0]))
     suffixes = "".join(p.suffixes).lower()
-    for ext, fmt in ((".tsv", "tsv"), (".jsonl", "jsonl"), (".json", "jsonl"), (".parquet", "parquet")):
+    for ext, fmt in ((".tsv", "tsv"), (".jsonl", "jsonl"), (".json", "json"), (".parquet", "parquet")):
         if ext in suffixes:
             return fmt
     if p.exists():
         raise UsageError(f"{path}: cannot tell the format from the name; set source.format (one of {FORMATS})")
-    if path.count("/") == 1 and not path.startswith((".", "/")):
+    if is_hub_id(path):
         return "hf"
     raise UsageError(f"{path}: no such file or folder")
 
@@ -50,57 +57,12 @@ def detect_format(path: str, target_path: str | None = None) -> str:
 def input_files(path: str, fmt: str) -> list[Path]:
     p = Path(path)
     if p.is_dir():
-        ext = {"tsv": ".tsv", "jsonl": ".json", "parquet": ".parquet"}[fmt]
+        ext = {"tsv": ".tsv", "jsonl": ".json", "json": ".json", "parquet": ".parquet"}[fmt]  # .json: .jsonl too
         return sorted(f for f in p.rglob("*") if f.is_file() and ext in "".join(f.suffixes).lower()
                       and not any(part.startswith(".") for part in f.relative_to(p).parts))
     if not p.is_file():
         raise UsageError(f"{path}: no such file or folder")
     return [p]
-
-
-def no_rows(path: str) -> InputError:
-    """The error for an input that holds no rows at all (empty, or only blank lines)."""
-    return InputError(str(path), None, "no rows: the input is empty (blank lines do not count); nothing was written")
-
-
-def checked_sample(reader: "ItemReader", where: str, n: int = 200) -> list:
-    """The first `n` rows of `reader`, once they pass two checks made before any work: there are rows at all
-    (InputError "no rows"), and parallel pairs are in their declared languages, not the other way round or some
-    third language (UsageError naming the fix)."""
-    rows = list(islice(reader.read(), n))
-    if not rows:
-        raise no_rows(where)
-    pairs = [d for d in rows if "messages" not in d.metadata]
-    if len(pairs) >= 5:
-        _check_languages(pairs, where)
-    return rows
-
-
-def _check_languages(pairs: list, where: str) -> None:
-    import polars as pl
-
-    from redraft.filters.langid import LanguageIdentifier
-    from redraft.language_codes import language_id_is_off
-
-    src_lang, tgt_lang = pairs[0].metadata["src_lang"], pairs[0].metadata["tgt_lang"]
-    pairs = [d for d in pairs if (d.metadata["src_lang"], d.metadata["tgt_lang"]) == (src_lang, tgt_lang)]
-    if src_lang == tgt_lang or language_id_is_off(src_lang) or language_id_is_off(tgt_lang) or len(pairs) < 5:
-        return
-    n, sources, targets = len(pairs), [d.text for d in pairs], [d.metadata["reference_text"] for d in pairs]
-    # each side in its declared language, then each in the other side's
-    agrees = LanguageIdentifier().agreement(
-        pl.Series(sources + targets + sources + targets, dtype=pl.String),
-        pl.Series([src_lang] * n + [tgt_lang] * n + [tgt_lang] * n + [src_lang] * n, dtype=pl.String))
-    src_ok, tgt_ok, src_crossed, tgt_crossed = (agrees.slice(i * n, n) for i in range(4))
-    swapped = int((src_crossed & tgt_crossed & ~(src_ok & tgt_ok)).sum())
-    if swapped > n / 2:
-        raise UsageError(f"{where}: the pairs read as {tgt_lang}-{src_lang}, not {src_lang}-{tgt_lang} ({swapped} of "
-                         f"the first {n}); swap the languages (--langs {tgt_lang}-{src_lang}, or source.src_lang "
-                         "and source.tgt_lang)")
-    for side, lang, ok in (("source", src_lang, src_ok), ("target", tgt_lang, tgt_ok)):
-        if int((~ok).sum()) > 0.8 * n:
-            raise UsageError(f"{where}: {int((~ok).sum())} of the first {n} {side} texts are not in {lang!r}; check "
-                             "the language codes (--langs, or source.src_lang and source.tgt_lang)")
 
 
 class InputChanged(RuntimeError):
@@ -201,7 +163,7 @@ class ItemReader(PipelineStep):
             yield from self._read_hf()
         else:
             for f in input_files(self.path, self.format):
-                yield from unchanged([f], {"tsv": self._read_tsv, "jsonl": self._read_jsonl,
+                yield from unchanged([f], {"tsv": self._read_tsv, "jsonl": self._read_json, "json": self._read_json,
                                            "parquet": self._read_parquet}[self.format](f))
 
     def _pair(self, file, line, src: str, tgt: str, row: dict | None = None):
@@ -254,7 +216,8 @@ class ItemReader(PipelineStep):
                                  f"{len(fields)}")
             yield self._pair(file, n, fields[0], fields[1])
 
-    def _read_jsonl(self, file: Path):
+    def _read_json(self, file: Path):
+        """JSONL, or one JSON array of rows (FastChat's files), whatever the suffix says."""
         if is_json_array(file):  # one JSON array of rows, like FastChat's files
             for row, where in json_array_rows(file):
                 yield self._item(file, where, row)

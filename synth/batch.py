@@ -64,6 +64,7 @@ class Request:
     body: dict
     future: asyncio.Future
     owner: asyncio.Task | None  # the document that asked first
+    position: int | None  # its place in the input (`POSITION`), for the response cache
     waiters: int = 1
     attempts: int = 0
     submitted: bool = False  # in a batch (or an upload) now
@@ -98,9 +99,10 @@ class BatchCalls:
     def model(self) -> str:
         return self.teacher.model
 
-    async def complete(self, messages: list[dict], *, seed: int) -> Completion:
+    async def complete(self, messages: list[dict], *, seed: int, position: int | None = None) -> Completion:
+        """`position`: where the item asking sits in the input (`POSITION`): the cache reads its task's share only."""
         key = cache_key(self.teacher.model, messages, self.teacher.params, seed if self.uses_seed else None)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, position)
         if hit is not None:
             self.budget.charge(self.role, self.config, hit, cached=True, batch=True)
             return hit
@@ -108,7 +110,8 @@ class BatchCalls:
         first = request is None
         if first:
             self.budget.check()
-            request = self.in_flight[key] = self.rounds.queue(self, key, self.teacher.request_body(messages, seed))
+            request = self.in_flight[key] = self.rounds.queue(self, key, self.teacher.request_body(messages, seed),
+                                                              position)
         else:  # the same request (a duplicate pair) is on its way: not paid twice
             self.rounds.join(request)
         try:
@@ -116,6 +119,8 @@ class BatchCalls:
         except asyncio.CancelledError:
             self.rounds.leave(request)
             raise
+        if not first:
+            self.cache.put(key, completion, position)  # at this item's position too, for re-runs split otherwise
         self.budget.charge(self.role, self.config, completion, cached=not first, batch=True)
         return completion
 
@@ -170,8 +175,9 @@ class BatchRounds:
 
     # --- what documents and the step do ---------------------------------------------------------------------------
 
-    def queue(self, calls: BatchCalls, key: str, body: dict) -> Request:
-        request = Request(calls, key, body, asyncio.get_running_loop().create_future(), asyncio.current_task())
+    def queue(self, calls: BatchCalls, key: str, body: dict, position: int | None) -> Request:
+        request = Request(calls, key, body, asyncio.get_running_loop().create_future(), asyncio.current_task(),
+                          position)
         entry = self.recorded.get(key)
         if entry is not None and entry["role"] == calls.role:  # already in a batch of an earlier run: re-attach
             request.submitted = True
@@ -336,6 +342,7 @@ class BatchRounds:
         entry = {"id": None, "file": uploaded.id, "role": calls.role, "model": calls.model,
                  "base_url": calls.config.base_url, "api_key_env": calls.config.api_key_env,
                  "submitted_at": int(time.time()), "custom_ids": list(requests),
+                 "positions": [r.position for r in requests.values()],
                  "attempts": {k: r.attempts for k, r in requests.items() if r.attempts}}  # of lines asked again
         self.records.add(entry)  # before the batch exists: a kill from here on re-attaches (see _find)
         for key in requests:
@@ -415,12 +422,13 @@ class BatchRounds:
         """An ended batch's lines: answers into the cache and to their documents, the rest asked again (or failed)."""
         answered, failed = {}, {}
         files = [t.batch.output_file_id, t.batch.error_file_id] if t.batch is not None else []
+        positions = dict(zip(t.entry["custom_ids"], t.entry.get("positions") or []))
         try:
             for file_id in filter(None, files):
                 async for line in self._lines(t.calls, file_id):
                     key, outcome = self._outcome(t.calls, line)
                     if isinstance(outcome, Completion):
-                        t.calls.cache.put(key, outcome)
+                        t.calls.cache.put(key, outcome, positions.get(key))
                         answered[key] = outcome
                         if key in t.requests:
                             self._resolve(t.requests[key], outcome)
@@ -512,7 +520,8 @@ class BatchRounds:
     def drop_answered(self, cache) -> None:
         """Records whose every line is in the cache (collected by a run killed before it said so) are dropped."""
         for entry in list(self.records.entries):
-            if all(cache.get(k) is not None for k in entry["custom_ids"]):
+            positions = entry.get("positions") or [None] * len(entry["custom_ids"])
+            if all(cache.get(k, p) is not None for k, p in zip(entry["custom_ids"], positions)):
                 self._forget(entry)
 
     @staticmethod

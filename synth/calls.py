@@ -129,11 +129,13 @@ class TeacherCalls:
     def model(self) -> str:
         return self.teacher.model
 
-    async def complete(self, messages: list[dict], *, seed: int) -> Completion:
+    async def complete(self, messages: list[dict], *, seed: int, position: int | None = None) -> Completion:
+        """`position`: where the item asking sits in the input (`POSITION`): the cache reads its task's share only."""
         key = cache_key(self.teacher.model, messages, self.teacher.params, seed if self.uses_seed else None)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, position)
         if hit is None and key in self._in_flight:  # the same request (a duplicate pair) is on its way: not paid twice
             hit = await asyncio.shield(self._in_flight[key])
+            self.cache.put(key, hit, position)  # at this item's position too, for re-runs split otherwise
         if hit is not None:
             self.budget.charge(self.role, self.config, hit, cached=True)
             return hit
@@ -142,7 +144,7 @@ class TeacherCalls:
             async with self._paying:
                 self.budget.check()
                 completion = await self.teacher.complete(messages, seed=seed)
-                self.cache.put(key, completion)
+                self.cache.put(key, completion, position)
                 self.budget.charge(self.role, self.config, completion, cached=False)
             answer.set_result(completion)
             return completion

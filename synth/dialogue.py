@@ -29,7 +29,9 @@ REPHRASE = ("Rewrite this request as a short, natural message a user would send 
 
 
 async def synthesize_dialogue(pair: ParallelPair, *, seed: int, synth, mix: dict[str, float],
-                              assistant: TeacherCalls, user: TeacherCalls | None = None) -> Dialogue:
+                              assistant: TeacherCalls, user: TeacherCalls | None = None,
+                              position: int | None = None) -> Dialogue:
+    """`position`: the pair's place in the input (`POSITION`), for the response cache."""
     rng = random.Random(f"{seed}:{pair.id}")
     write_in = pair.src_lang if rng.random() < synth.request_in_source_language else pair.tgt_lang
     third = tuple(synth.third_languages) if synth.third_languages != "default" else THIRD_LANGUAGES
@@ -40,7 +42,7 @@ async def synthesize_dialogue(pair: ParallelPair, *, seed: int, synth, mix: dict
     revisions, revision_args = [], []
 
     async def ask(calls: TeacherCalls, convo: list[dict], turn: int) -> str:
-        reply = await calls.complete(convo, seed=request_seed(seed, pair.id, turn, calls.role))
+        reply = await calls.complete(convo, seed=request_seed(seed, pair.id, turn, calls.role), position=position)
         usage["prompt_tokens"] += reply.prompt_tokens
         usage["completion_tokens"] += reply.completion_tokens
         return reply.text
@@ -83,7 +85,8 @@ class SynthesizeDialogues(TeacherStep):
 
     async def ask(self, doc, calls: dict[str, TeacherCalls]) -> Dialogue:
         return await synthesize_dialogue(document_to_pair(doc), seed=self.recipe.seed, synth=self.recipe.synth,
-                                         mix=self.mix, assistant=calls["assistant"], user=calls.get("user"))
+                                         mix=self.mix, assistant=calls["assistant"], user=calls.get("user"),
+                                         position=doc.metadata.get(POSITION))
 
     def answer(self, doc, outcome: Dialogue | TeacherError, session: TeacherSession):
         if isinstance(outcome, TeacherError):

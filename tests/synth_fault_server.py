@@ -14,7 +14,7 @@ With --judge, a request that asks for an LLM judge's verdict (a system message m
 filters/judge.py) is answered with a verdict: one entry per `[assistant ...]` line of its first user message, every
 criterion scored d where that line holds `SCORE=d` and 5 where it holds none. A request whose first user message holds
 MALFORMED is answered with prose instead, every time. With --judge, a pairwise review in BayLing's format (a request
-mentioning "Score of the Assistant 1": see evals/judge.py) is answered with one: each assistant scores d where its
+mentioning "Score of the Assistant 1": see evals/pairwise_judge.py) is answered with one: each assistant scores d where its
 conversation holds `SCORE=d` (1-10) and 6 where it holds none, and Assistant 1 gets one more (capped at 10), a
 position bias to cancel.
 """

@@ -15,6 +15,7 @@ from redraft.recipes.schema import Recipe
 from redraft.synth import teacher_step
 from redraft.synth.cache import ResponseCache, cache_key
 from redraft.synth.ratelimit import RateLimiter, parse_reset
+from redraft.synth.languages import LANGUAGES
 from redraft.synth.requests import first_request
 from redraft.synth.revisions import DEFAULT_MIX, KINDS, Context, draw_revision, length_of, resolve_mix
 from redraft.synth.dialogue import SynthesizeDialogues
@@ -185,7 +186,7 @@ def test_a_chinese_answer_in_an_english_dialogue_offers_no_word():
 def test_german_audience_requests_agree_in_case_and_number(audience):
     # one plural noun phrase serves both the accusative after "für" and the subject of "dass ... verstehen"
     ctx = Context("en", "de", "x", "y", last_answer="y", write_in="de")
-    value = KINDS["audience"].values[audience]["de"]
+    value = LANGUAGES["de"].values["audience"][audience]
     phrases = {KINDS["audience"].phrase(random.Random(seed), ctx, {"audience": audience}) for seed in range(20)}
     assert phrases == {f"Passe die Übersetzung für {value} an.", f"Schreib es so um, dass {value} es leicht verstehen."}
     assert "," not in value and not value.startswith(("ein ", "eine ", "jemand"))

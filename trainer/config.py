@@ -4,7 +4,6 @@ redraft/config_file.py. A bad value raises `ConfigError` naming the field and th
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from redraft.config_file import ConfigSource
 from redraft.errors import ConfigError
+from redraft.hub import is_hub_id
 
 
 class DataSource(BaseModel):
@@ -84,9 +84,6 @@ def data_sources(v):
     return [{"path": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a legacy name like gpt2
-
-
 def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
     """Before any process starts: `model` is a model folder or a Hub id (owner/name), and each data `path` an
     existing folder or a Hub dataset id; a Hub id the Hub says does not exist is an error too. `origin(field)`
@@ -97,7 +94,7 @@ def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
         if path.exists():
             if kind == "model" and not (path / "config.json").is_file():
                 problem = f"{value} is a folder without config.json, not a model"
-        elif not _HUB_ID.match(value):
+        elif not is_hub_id(value, bare_name=True):
             problem = f"{value} is neither an existing folder nor a Hub id (owner/name)"
         elif "/" in value and _hub_says_missing(value, kind):
             problem = f"the Hub has no {kind} {value}"
