@@ -261,7 +261,6 @@ class BatchRounds:
                 pass
 
     async def _round(self) -> None:
-        self.rounds += 1
         tracked = []
         for t in [t for t in self.tracking.values() if t.requests and not t.active]:  # re-attached
             if t.entry.get("id") or await self._find(t):
@@ -275,6 +274,7 @@ class BatchRounds:
         if not tracked:  # nothing went out (uploads refused, or a lookup that failed): not straight again
             await asyncio.sleep(self.poll)
             return
+        self.rounds += 1
         await self._wait(tracked, RoundProgress(f"{self.name} round {self.rounds}", tracked, self.show_progress))
 
     def _admit(self, queued: dict) -> dict[BatchCalls, list[Request]]:
@@ -329,10 +329,10 @@ class BatchRounds:
         for r in requests.values():
             r.submitted = True
         client = calls.teacher.client
+        name = f"redraft-{self.name.replace(' ', '-')}-round{self.rounds + 1}.jsonl"
         try:
             uploaded = await client.with_options(timeout=BIG_FILE_TIMEOUT).files.create(
-                file=(f"redraft-{self.name.replace(' ', '-')}-round{self.rounds}.jsonl", b"".join(x for _, x in chunk),
-                      "application/jsonl"), purpose="batch")
+                file=(name, b"".join(x for _, x in chunk), "application/jsonl"), purpose="batch")
         except openai.APIError as e:
             error = self._error(calls, e)
             for r in requests.values():
