@@ -16,7 +16,7 @@ from collections import Counter
 
 from datatrove.utils.logging import logger
 
-from redraft.synth.calls import TeacherCalls, request_seed
+from redraft.synth.calls import TeacherCalls, cost_text, request_seed
 from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.languages import THIRD_LANGUAGES, language_name, writing_language
 from redraft.synth.requests import first_request
@@ -73,14 +73,15 @@ class SynthesizeDialogues(TeacherStep):
     type = "✍️ - SYNTH"
     label, cache_file = "synth", "responses"
 
-    def __init__(self, recipe, state_dir: str, rejected=None, expected_items: int | None = None):
+    def __init__(self, recipe, state_dir: str, rejected=None, expected_items: int | None = None, wait: bool = True):
         s = recipe.synth
         teachers = {"assistant": recipe.teacher, **({"user": recipe.user_teacher} if recipe.user_teacher else {})}
         super().__init__(teachers, state_dir, max_cost=s.max_cost, max_tokens=s.max_tokens,
                          max_in_flight=s.max_in_flight, fail_fast_after=s.fail_fast_after,
                          expected_items=expected_items if expected_items is not None else recipe.source.limit,
-                         workers=recipe.executor.workers, exclusion_writer=rejected)
+                         workers=recipe.executor.workers, exclusion_writer=rejected, wait=wait)
         self.recipe, self.mix = recipe, resolve_mix(s.revisions)
+        self.calls_per_item = s.turns + (s.turns - 1 if recipe.user_teacher else 0)
 
     async def ask(self, doc, calls: dict[str, TeacherCalls]) -> Dialogue:
         return await synthesize_dialogue(document_to_pair(doc), seed=self.recipe.seed, synth=self.recipe.synth,
@@ -111,5 +112,8 @@ class SynthesizeDialogues(TeacherStep):
         threads = Counter(n for calls in session.calls.values() for n in getattr(calls.teacher, "thread_counts", []))
         threads_note = (", torch threads per batch " + ", ".join(f"{n}: {k}x" for n, k in sorted(threads.items()))
                         if threads else "")
+        rounds = session.rounds
+        batch_note = f", {rounds.lines:,} lines in {rounds.rounds} batch rounds" if rounds else ""
         logger.info(f"synth: {s['items']} dialogues, {s['failed']} failed, {s['requests_per_s']:.1f} requests/s, "
-                    f"{s['tokens_per_s']:.0f} tokens/s, cost ${s['cost']:.4f}{threads_note}")
+                    f"{s['tokens_per_s']:.0f} tokens/s, cost {cost_text(session.budget.total)}{batch_note}"
+                    f"{threads_note}")
