@@ -57,6 +57,6 @@ def repeat(contenders: dict[str, Callable[[], dict]], repeats: int) -> dict[str,
     return runs
 
 
-def ratio(ours: Runs, peer: Runs, name: str, digits: int = 2) -> float:
-    """Ours over the peer, medians of `name` (a rate: above 1 ours is faster)."""
-    return round(ours.median(name) / peer.median(name), digits)
+def ratio(a: Runs, b: Runs, name: str, digits: int = 2) -> float:
+    """The median of `name` in `a` over its median in `b` (ours over a peer's rate: above 1, ours is faster)."""
+    return round(a.median(name) / b.median(name), digits)
