@@ -5,9 +5,9 @@ files, or a Hugging Face dataset id. Dialogues come from JSONL, JSON arrays or p
 or Alpaca layout (redraft/chat_formats.py). A ragged or undecodable input raises `InputError` naming the file and line;
 nothing downstream has been published by then. `StageReader` reads back the rows one stage hands to the next.
 
-A task reads only its share: `ItemReader.plan_shares(tasks)` cuts the input once, in the driver, from metadata (file sizes,
-parquet footers, the Hub dataset's shard files; shares.py), and task t reads its pieces and nothing before them. Every
-document carries its `POSITION`, its place in the input, rising in input order within and across tasks.
+A task reads only its share: `ItemReader.plan_shares(tasks)` cuts the input once, in the driver, from metadata (file
+sizes, parquet footers, the Hub dataset's shard files; shares.py), and task t reads its pieces and nothing before them.
+Every document carries its `POSITION`, its place in the input, rising in input order within and across tasks.
 """
 
 from __future__ import annotations
@@ -383,7 +383,9 @@ class ItemReader(PipelineStep):
     # ── a task's share ─────────────────────────────────────────────────────────────────────────────────────────
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        plan = self.plan if self.plan is not None and len(self.plan.shares) == world_size else self.plan_shares(world_size)
+        plan = self.plan
+        if plan is None or len(plan.shares) != world_size:  # not planned for this task count: plan here
+            plan = self.plan_shares(world_size)
         meter, before = ReadMeter(), process_io()
         for pos, doc in self._share(plan, plan.shares[rank], meter):
             if plan.bound is not None and pos >= plan.bound:

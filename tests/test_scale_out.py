@@ -163,8 +163,9 @@ def hub_env(tmp_path_factory, pairs_file):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
         env |= {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1", "NO_PROXY": "127.0.0.1",
                 "HF_HOME": str(root / "hf"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-        push = (f"from huggingface_hub import HfApi; HfApi().upload_folder(folder_path={str(folder)!r}, "
-                f"repo_id={HUB_PAIRS!r}, repo_type='dataset')")
+        push = (f"from huggingface_hub import HfApi; api = HfApi(); "
+                f"api.create_repo({HUB_PAIRS!r}, repo_type='dataset'); "
+                f"api.upload_folder(folder_path={str(folder)!r}, repo_id={HUB_PAIRS!r}, repo_type='dataset')")
         pushed = subprocess.run([sys.executable, "-c", push], env=env, capture_output=True, text=True, timeout=120)
         assert pushed.returncode == 0, pushed.stderr
         yield env
