@@ -161,9 +161,6 @@ class LinePlace:
             self._number = newlines + 1
         return str(self._number)
 
-    def __getstate__(self):
-        return None, {"path": self.path, "offset": self.offset, "_number": self._number}
-
 
 def _decoded(raw: bytes, path: Path, place, first: bool) -> str:
     try:

@@ -254,6 +254,31 @@ def test_filter_then_near_dedupe_keeps_the_same_rows_in_order_at_any_task_count(
     assert kept[8] == kept[1] and kept[32] == kept[1]
 
 
+@pytest.mark.parametrize("kind", ["local", "ray", "slurm"])
+def test_a_bad_line_in_any_task_exits_2_naming_it_before_any_teacher_call(kind, request, tmp_path, pairs_file):
+    """A task's share holds a bad line, past the first 200 rows the driver checks: `filter` exits 2 naming the file and
+    line, nothing published; `run` stops in its check stage, before any teacher call (the teacher URL answers
+    nothing: reaching it would exit 1)."""
+    extra = [f"executor.kind={kind}", "executor.tasks=4", "executor.workers=2"]
+    if kind == "ray":
+        extra.append(f"executor.ray.address={request.getfixturevalue('ray_address')}")
+    elif kind == "slurm":
+        request.getfixturevalue("slurm_cluster")
+    lines = pairs_file.read_text(encoding="utf-8").splitlines() * 8
+    lines[330] = "没有制表符的一行"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sets = [a for o in extra for a in ("--set", o)]
+    rc, log = run(["filter", str(bad), "--langs", "zh-en", "-o", str(tmp_path / "f"), *sets], timeout=240)
+    assert rc == 2 and f"{bad}:331: expected 2 tab-separated fields" in log, log[-3000:]
+    assert not (tmp_path / "f" / "data").exists()
+    sets = [a for o in overrides(9, bad, *extra) for a in ("--set", o)]
+    rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "r"), *sets], timeout=240)
+    assert rc == 2 and f"{bad}:331: expected 2 tab-separated fields" in log, log[-3000:]
+    assert not (tmp_path / "r" / "data").exists()
+    assert not list(tmp_path.glob("r/.redraft/work-*/logs-synthesize/completions/*"))
+
+
 def _failing_recipe(tmp_path: Path, port: int, pairs: Path, kind: str) -> tuple[list[str], Path, Path]:
     fixed, runs = tmp_path / "fixed", tmp_path / "runs.txt"
     step = json.dumps([{"name": "failing_step:FailOnRank",
