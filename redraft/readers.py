@@ -326,6 +326,9 @@ class ItemReader(PipelineStep):
             self.plan = Plan([], [], frozenset(), assign(units, tasks), bound)
             return self.plan
         files = input_files(self.path, self.format)
+        if len(files) >> (63 - FILE_BITS) or any(f.stat().st_size >> FILE_BITS for f in files):
+            raise UsageError(f"{self.path}: positions hold up to {2 ** (63 - FILE_BITS)} files of up to "
+                             f"{2 ** FILE_BITS} bytes each; split the input into more, smaller files")
         arrays = frozenset(i for i, f in enumerate(files) if self.format == "json" and is_json_array(f))
         units = []
         for i, f in enumerate(files):
