@@ -1,5 +1,5 @@
-"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`,
-`RayPipelineExecutor` or `SlurmPipelineExecutor`.
+"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`
+(recipes/local_executor.py: with no process that outlives redraft), `RayPipelineExecutor` or `SlurmPipelineExecutor`.
 
 A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract); a stage is done when all its tasks
 are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
@@ -86,11 +86,11 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
 # ── local ───────────────────────────────────────────────────────────────────────────────────────────────
 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
-    from datatrove.executor import LocalPipelineExecutor
+    from redraft.recipes.local_executor import LocalExecutor
 
     for stage in stages:
         try:
-            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
                                   logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from redraft.parent_death import command_dying_with_this_process
+
 from .config import ConfigError, load_config
 
 _RENDEZVOUS_FLAGS = ("--nnodes", "--node-rank", "--node_rank", "--master-addr", "--master_addr", "--master-port",
@@ -41,7 +43,9 @@ def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_
 
     if not torch.cuda.is_available():
         keep_freed_memory(env)
-    return subprocess.call(torchrun_command(config_path, list(overrides), nproc, list(launcher_args)), env=env)
+    # torchrun gets SIGTERM when this process ends, however it ends, and then stops the ranks it started
+    return subprocess.call(command_dying_with_this_process(
+        torchrun_command(config_path, list(overrides), nproc, list(launcher_args))), env=env)
 
 
 def keep_freed_memory(env: dict) -> None:
