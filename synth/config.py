@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from redraft.synth.endpoint import BaseUrl, redacted
+
 FAIL_FAST_AFTER = 16  # `synth.fail_fast_after` by default; the judge's and the evals' threshold
 
 
@@ -13,7 +15,9 @@ class TeacherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["openai", "embedded"] = "openai"
-    base_url: str | None = None  # None: the openai client's default (api.openai.com)
+    # None: the openai client's default (api.openai.com). Credentials in it (user:password@, a query key) are sent
+    # (synth/endpoint.py) but never written: the config's JSON form and repr show the URL redacted
+    base_url: BaseUrl = None
     model: str = "embedded"
     api_key_env: str | None = "OPENAI_API_KEY"  # the name of the variable, never the key itself
     max_concurrency: int = Field(32, ge=1)
@@ -31,6 +35,15 @@ class TeacherConfig(BaseModel):
     # USD per million tokens, for cost accounting and `synth.max_cost`; None: cost is not tracked
     price_per_million_prompt_tokens: float | None = Field(None, ge=0)
     price_per_million_completion_tokens: float | None = Field(None, ge=0)
+
+    def __repr_args__(self):  # datatrove's executor.json and logs show steps' configs by their repr
+        for name, value in super().__repr_args__():
+            yield name, redacted(value) if name == "base_url" else value
+
+    @property
+    def where(self) -> str:
+        """The server, for messages: the base URL redacted."""
+        return redacted(self.base_url) or "api.openai.com"
 
     def share(self, n: int) -> "TeacherConfig":
         """This teacher's limits for one of `n` processes running at once: a recipe's limits are for the whole run,
