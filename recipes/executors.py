@@ -71,8 +71,8 @@ def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
-    """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
-    Ray workers get these in their runtime environment."""
+    """`env_names`: the variables holding the keys the tasks need (the teachers'). Slurm jobs inherit this process's
+    environment; Ray workers read them from their own (see `connect_ray`)."""
     if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
         from loguru import logger
 
@@ -115,6 +115,7 @@ def _ray_bootstrap_address(address: str) -> str | None:
 
 
 def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
+    """Join (or, for `address: local`, start) the Ray cluster; `env_names`: the variables holding the tasks' keys."""
     target = _ray_bootstrap_address(cfg.ray.address) if cfg.ray.address != "local" else None
     if target and target.rpartition(":")[0] in ("127.0.0.1", "localhost"):
         # else ray.init rewrites a loopback head address to the machine's IP, and retries it for ever
@@ -137,7 +138,11 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                              f"{f' ({target})' if target and target != cfg.ray.address else ''}; start one with "
                              "`ray start --head`, or set executor.ray.address to its host:port") from None
         address = target if cfg.ray.address == "auto" else cfg.ray.address
-    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE", *env_names)
+    # Never a key: Ray writes the runtime environment to its logs (runtime_env_agent.log) and shows it with the job.
+    # A worker reads a key from its node's environment (`NAME=... ray start`) or from the file `NAME_FILE` names
+    # (synth/openai_teacher.py `key_from_environment`): only that path goes from here.
+    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE",
+             *(f"{name}_FILE" for name in env_names))
     env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
@@ -145,10 +150,46 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
              logging_level=logging.WARNING, include_dashboard=False)
 
 
+def _unreadable_keys(names: list[str]) -> list[str]:
+    """On a Ray worker: each key in `names` it cannot read, with the reason."""
+    from redraft.synth.errors import TeacherUnavailable
+    from redraft.synth.openai_teacher import key_from_environment
+
+    missing = []
+    for name in names:
+        try:
+            if not key_from_environment(name):
+                missing.append(f"${name} is not set there, nor ${name}_FILE")
+        except TeacherUnavailable as e:
+            missing.append(str(e))
+    return missing
+
+
+def check_keys_on_ray(env_names: list[str]) -> None:
+    """The keys this process has (the run means to use them) must be readable on the cluster too: ask a worker
+    before any task starts, rather than fail every task."""
+    import ray
+
+    from redraft.synth.openai_teacher import key_from_environment
+
+    names = [name for name in dict.fromkeys(env_names) if key_from_environment(name)]
+    if not names:
+        return
+    missing = ray.get(ray.remote(num_cpus=0)(_unreadable_keys).remote(names))
+    if missing:
+        name = names[0]
+        raise UsageError(
+            f"executor.kind: ray: a Ray worker cannot read the teacher key: {'; '.join(missing)}. Ray is not given "
+            f"keys from here (it writes a job's environment to its logs and shows it): start each node with the key "
+            f"in its environment (`{name}=... ray start ...`), or write it to a file only you can read, on a "
+            f"filesystem every node sees, and `export {name}_FILE=/path/to/it` here (README: Scaling out)")
+
+
 def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     from datatrove.executor import RayPipelineExecutor
 
     connect_ray(cfg, env_names)
+    check_keys_on_ray(env_names)
     with _StageProgress(stages, work):
         for stage in stages:
             RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import os
 from copy import deepcopy
+from functools import partial
 
 import multiprocess
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.utils.stats import PipelineStats
 
 from redraft.parent_death import die_with_parent
-
-
-def _start_worker(parent: int) -> None:
-    die_with_parent(parent)
-    if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
-        from loguru import logger
-
-        logger.disable("datatrove")  # as in the parent (recipes/executors.py run_stages)
 
 
 class LocalExecutor(LocalPipelineExecutor):
@@ -39,10 +32,12 @@ class LocalExecutor(LocalPipelineExecutor):
                 stats.append(self._run_for_rank(rank))
             self.pipeline = pipeline
         else:
+            # local_rank 0 prints the task's log on the console too (datatrove); REDRAFT_VERBOSE=1 asks for that
+            task = partial(self._run_for_rank, local_rank=int(os.environ.get("REDRAFT_VERBOSE", "0") == "0"))
             # started from this (the main) thread, which the workers' parent-death signal follows
-            with multiprocess.get_context("spawn").Pool(self.workers, initializer=_start_worker,
+            with multiprocess.get_context("spawn").Pool(self.workers, initializer=die_with_parent,
                                                         initargs=(os.getpid(),)) as pool:
-                stats = list(pool.imap_unordered(self._run_for_rank, ranks))
+                stats = list(pool.imap_unordered(task, ranks))
         total = sum(stats, start=PipelineStats())
         with self.logging_dir.open("stats.json", "wt") as f:
             total.save_to_disk(f)
