@@ -127,7 +127,7 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                          "pip install 'redraft[ray]'") from None
     if ray.is_initialized():
         return
-    address = None
+    address = "local"  # a new cluster of this process's own, even where one runs (None would join that one)
     if cfg.ray.address != "local":
         # ray.init retries an unreachable address for minutes: look first
         host, _, port = (target or "").rpartition(":")
@@ -146,8 +146,16 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
     env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
-    ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
-             logging_level=logging.WARNING, include_dashboard=False)
+    def init():
+        ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+                 logging_level=logging.WARNING, include_dashboard=False)
+
+    if address == "local":
+        from redraft.recipes import local_ray
+
+        local_ray.start(init)  # the cluster's processes end with this one, even when it is killed with SIGKILL
+    else:
+        init()
 
 
 def _unreadable_keys(names: list[str]) -> list[str]:

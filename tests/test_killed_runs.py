@@ -8,9 +8,11 @@ their ancestry), and every process carrying the test's mark in its environment (
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -29,10 +31,11 @@ TESTS = Path(__file__).parent
 class Leader:
     """A redraft command run as a subprocess, with the processes it started."""
 
-    def __init__(self, args: list[str], tmp_path: Path, env: dict | None = None):
+    def __init__(self, args: list[str], tmp_path: Path, env: dict | None = None, key: bool = True):
         self.mark = uuid.uuid4().hex
         self.log = tmp_path / f"leader-{self.mark[:8]}.log"  # a file: orphans holding a pipe would block reading it
-        env = {**os.environ, "REDRAFT_PROGRESS": "0", MARK: self.mark, KEY_VAR: SECRET, **(env or {}),
+        env = {**{k: v for k, v in os.environ.items() if k != KEY_VAR}, **({KEY_VAR: SECRET} if key else {}),
+               "REDRAFT_PROGRESS": "0", MARK: self.mark, **(env or {}),
                "PYTHONPATH": os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])}
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "redraft.cli", *args], env=env,
@@ -130,6 +133,32 @@ def test_killed_run_leaves_no_process(tmp_path, workers):
                      "--set", f"executor.workers={workers}"], tmp_path) as leader:
             leader.wait_until(lambda _: served(port) >= 2, "asking the teacher")
             leader.kill_and_check_nothing_survives()
+
+
+@pytest.mark.parametrize("address", ["local", "cluster"])
+def test_killed_run_on_ray_leaves_no_process(tmp_path, request, address):
+    """`local`: a Ray cluster of the run's own (its agents would wait a minute); `cluster`: a running one, where the
+    run's tasks stop with it (the teacher is asked nothing more)."""
+    env = {f"{KEY_VAR}_FILE": str(tmp_path / "key")}  # the way to hand a key to Ray workers
+    (tmp_path / "key").write_text(SECRET)
+    if address == "cluster":
+        address = request.getfixturevalue("ray_address")
+    else:  # a Ray of its own, away from the machine's (Ray looks for it under TMPDIR), with socket paths kept short
+        env["TMPDIR"] = tempfile.mkdtemp(prefix="rk", dir="/tmp")
+        request.addfinalizer(lambda: shutil.rmtree(env["TMPDIR"], ignore_errors=True))
+    pairs = pairs_file(tmp_path, 40)
+    with fault_server("--latency", "0.5") as port:
+        with Leader(["run", "bayling-zh-en", "-o", str(tmp_path / "out"), "--set", f"source.path={pairs}",
+                     "--set", f"teacher.base_url=http://127.0.0.1:{port}/v1", "--set", "teacher.model=m",
+                     "--set", f"teacher.api_key_env={KEY_VAR}", "--set", "teacher.max_concurrency=2",
+                     "--set", "filters=[]", "--set", "dedupe=false", "--set", "executor.tasks=2",
+                     "--set", "executor.workers=2", "--set", "executor.kind=ray",
+                     "--set", f"executor.ray.address={address}"], tmp_path, env=env, key=False) as leader:
+            leader.wait_until(lambda _: served(port) >= 2, "asking the teacher", timeout=300)
+            leader.kill_and_check_nothing_survives()
+            asked = served(port)
+            time.sleep(3)
+            assert served(port) == asked, "the run's tasks went on asking the teacher"
 
 
 def test_killed_filter_leaves_no_process(tmp_path):
