@@ -34,7 +34,7 @@ def redacted(url: str | None) -> str | None:
         return url
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    netloc = f"{HIDDEN}@{host}" if "@" in parts.netloc else host
+    netloc = f"{HIDDEN}@{host}" if has_userinfo(url) else host
     query = urlencode([(k, HIDDEN) for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
@@ -45,8 +45,8 @@ class Endpoint:
     parameters that carry them."""
 
     url: str | None
-    headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # not in logged tracebacks either
+    query: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def split(url: str | None) -> Endpoint:
@@ -54,7 +54,7 @@ def split(url: str | None) -> Endpoint:
         return Endpoint(url)
     parts = urlsplit(url)
     headers = {}
-    if "@" in parts.netloc:
+    if has_userinfo(url):
         user, _, password = parts.netloc.rpartition("@")[0].partition(":")
         token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
