@@ -91,7 +91,7 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     for stage in stages:
         try:
             LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                                  logging_dir=str(logs_dir(work, stage))).run()
+                          logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
         except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
