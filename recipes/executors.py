@@ -1,5 +1,5 @@
-"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`,
-`RayPipelineExecutor` or `SlurmPipelineExecutor`.
+"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`
+(recipes/local_executor.py: with no process that outlives redraft), `RayPipelineExecutor` or `SlurmPipelineExecutor`.
 
 A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract); a stage is done when all its tasks
 are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
@@ -93,8 +93,8 @@ def _usage_error(logs: list[str]) -> str | None:
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
-    """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
-    Ray workers get these in their runtime environment."""
+    """`env_names`: the variables holding the keys the tasks need (the teachers'). Slurm jobs inherit this process's
+    environment; Ray workers read them from their own (see `connect_ray`)."""
     if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
         from loguru import logger
 
@@ -108,12 +108,12 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
 # ── local ───────────────────────────────────────────────────────────────────────────────────────────────
 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
-    from datatrove.executor import LocalPipelineExecutor
+    from redraft.recipes.local_executor import LocalExecutor
 
     for stage in stages:
         try:
-            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                                  logging_dir=str(logs_dir(work, stage))).run()
+            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                          logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
         except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
@@ -130,11 +130,11 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
 def _each_task_once(stage: Stage, work: Path) -> None:
     """datatrove stops at the first task that raises: run every task still incomplete on its own, each submitting
     (or re-attaching to) its batches, and leave those that stop with BatchesPending again for the next run."""
-    from datatrove.executor import LocalPipelineExecutor
+    from redraft.recipes.local_executor import LocalExecutor
 
     for rank in incomplete(work, stage):
         try:
-            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
+            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
                                   logging_dir=str(logs_dir(work, stage))).run()
         except BatchesPending:
             pass
@@ -153,6 +153,7 @@ def _ray_bootstrap_address(address: str) -> str | None:
 
 
 def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
+    """Join (or, for `address: local`, start) the Ray cluster; `env_names`: the variables holding the tasks' keys."""
     target = _ray_bootstrap_address(cfg.ray.address) if cfg.ray.address != "local" else None
     if target and target.rpartition(":")[0] in ("127.0.0.1", "localhost"):
         # else ray.init rewrites a loopback head address to the machine's IP, and retries it for ever
@@ -164,7 +165,7 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                          "pip install 'redraft[ray]'") from None
     if ray.is_initialized():
         return
-    address = None
+    address = "local"  # a new cluster of this process's own, even where one runs (None would join that one)
     if cfg.ray.address != "local":
         # ray.init retries an unreachable address for minutes: look first
         host, _, port = (target or "").rpartition(":")
@@ -175,18 +176,66 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                              f"{f' ({target})' if target and target != cfg.ray.address else ''}; start one with "
                              "`ray start --head`, or set executor.ray.address to its host:port") from None
         address = target if cfg.ray.address == "auto" else cfg.ray.address
-    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE", *env_names)
+    # Never a key: Ray writes the runtime environment to its logs (runtime_env_agent.log) and shows it with the job.
+    # A worker reads a key from its node's environment (`NAME=... ray start`) or from the file `NAME_FILE` names
+    # (synth/openai_teacher.py `key_from_environment`): only that path goes from here.
+    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE",
+             *(f"{name}_FILE" for name in env_names))
     env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
-    ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
-             logging_level=logging.WARNING, include_dashboard=False)
+    def init():
+        ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+                 logging_level=logging.WARNING, include_dashboard=False)
+
+    if address == "local":
+        from redraft.recipes import local_ray
+
+        local_ray.start(init)  # the cluster's processes end with this one, even when it is killed with SIGKILL
+    else:
+        init()
+
+
+def _unreadable_keys(names: list[str]) -> list[str]:
+    """On a Ray worker: each key in `names` it cannot read, with the reason."""
+    from redraft.synth.errors import TeacherUnavailable
+    from redraft.synth.openai_teacher import key_from_environment
+
+    missing = []
+    for name in names:
+        try:
+            if not key_from_environment(name):
+                missing.append(f"${name} is not set there, nor ${name}_FILE")
+        except TeacherUnavailable as e:
+            missing.append(str(e))
+    return missing
+
+
+def check_keys_on_ray(env_names: list[str]) -> None:
+    """The keys this process has (the run means to use them) must be readable on the cluster too: ask a worker
+    before any task starts, rather than fail every task."""
+    import ray
+
+    from redraft.synth.openai_teacher import key_from_environment
+
+    names = [name for name in dict.fromkeys(env_names) if key_from_environment(name)]
+    if not names:
+        return
+    missing = ray.get(ray.remote(num_cpus=0)(_unreadable_keys).remote(names))
+    if missing:
+        name = names[0]
+        raise UsageError(
+            f"executor.kind: ray: a Ray worker cannot read the teacher key: {'; '.join(missing)}. Ray is not given "
+            f"keys from here (it writes a job's environment to its logs and shows it): start each node with the key "
+            f"in its environment (`{name}=... ray start ...`), or write it to a file only you can read, on a "
+            f"filesystem every node sees, and `export {name}_FILE=/path/to/it` here (README: Scaling out)")
 
 
 def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     from datatrove.executor import RayPipelineExecutor
 
     connect_ray(cfg, env_names)
+    check_keys_on_ray(env_names)
     with _StageProgress(stages, work):
         for stage in stages:
             RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
