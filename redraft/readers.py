@@ -21,6 +21,7 @@ from redraft.chat_formats import as_messages_row
 from redraft.errors import InputError, UsageError
 from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
+from redraft.output import check_not_publishing
 from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
 
 FORMATS = ("tsv", "jsonl", "json", "parquet", "text", "hf")
@@ -29,8 +30,12 @@ COLUMN_ALIASES = [("source", "target"), ("source_text", "reference_text"), ("src
 
 
 def rows_path(path: str) -> str:
-    """The rows to read at `path`: an output folder's `data/` (its kept rows), any other input as given."""
-    return str(Path(path) / "data") if (Path(path) / "data").is_dir() else str(path)
+    """The rows to read at `path`: an output folder's `data/` (its kept rows; not while a publish is under way
+    there), any other input as given."""
+    if not (Path(path) / "data").is_dir():
+        return str(path)
+    check_not_publishing(Path(path))
+    return str(Path(path) / "data")
 
 
 def detect_format(path: str, target_path: str | None = None) -> str:
