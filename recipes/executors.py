@@ -266,11 +266,11 @@ def _run_slurm(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
               file=sys.stderr)
         slurm_jobs.release(work)  # a run killed between recording and releasing them left them held
     elif any(incomplete(work, stage) for stage in stages):
-        unrecorded = slurm_jobs.jobs_of(work)
-        if unrecorded:  # held since a run was killed before recording them: none of their tasks started
-            print(f"cancelling Slurm jobs {' '.join(unrecorded)}, submitted held by a run killed before it "
-                  "recorded them", file=sys.stderr)
-            slurm_jobs.cancel(unrecorded)
+        abandoned = slurm_jobs.abandoned_jobs(work.parent)
+        if abandoned:  # held since a run was killed before releasing them: none of their tasks started
+            print(f"cancelling Slurm jobs {' '.join(abandoned)}, submitted held by a run killed before it "
+                  "released them", file=sys.stderr)
+            slurm_jobs.cancel(abandoned)
         jobs = _submit(stages, cfg, work)
         slurm_jobs.record_jobs(work, jobs)
         slurm_jobs.release(work)

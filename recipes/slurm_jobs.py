@@ -2,9 +2,9 @@
 released, so that no kill or Ctrl-C makes a re-run submit twice.
 
 A run killed after `sbatch` returned and before the record was written leaves jobs that are held, so none of their
-tasks ran; the re-run finds them by their output files, which lie in its work folder (`jobs_of`), cancels them and
-submits again. A run killed after recording and before releasing leaves recorded held jobs: the re-run re-attaches to
-them and releases them.
+tasks ran; the next run that submits finds them by their output files, which lie under the output folder's
+`.redraft/` (`abandoned_jobs`), and cancels them. A run killed after recording and before releasing leaves recorded
+held jobs: the re-run re-attaches to them and releases them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 JOBS_FILE = "slurm-jobs.json"
 HOLD = {"hold": ""}  # the sbatch option (a bare `#SBATCH --hold` line) every stage is submitted with
+HELD = "JobHeldUser"  # squeue's reason for a job so held
 
 
 def recorded_jobs(work: Path) -> dict[str, str]:
@@ -35,27 +36,35 @@ def record_jobs(work: Path, jobs: dict[str, str]) -> None:
     os.replace(tmp, work / JOBS_FILE)
 
 
-def jobs_of(work: Path) -> list[str]:
-    """The job ids Slurm lists for this work folder: this user's jobs whose output file lies in it (the stages'
-    `logs-*/slurm/` folders)."""
-    out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-O", "ArrayJobID:|,StdOut:"],
+def jobs_of(folder: Path) -> dict[str, str]:
+    """Job id -> the reason it waits (`JobHeldUser`: held), of this user's jobs Slurm lists whose output file lies
+    in `folder` (a work folder's stages write theirs in `logs-*/slurm/`)."""
+    out = subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-O", "ArrayJobID:|,Reason:|,StdOut:"],
                          capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"squeue failed: {out.stderr.strip()}")
-    inside = tuple(f"{w}/" for w in {str(work.absolute()), str(work.resolve())})
-    jobs = []
+    inside = tuple(f"{f}/" for f in {str(folder.absolute()), str(folder.resolve())})
+    jobs = {}
     for line in out.stdout.splitlines():
-        job, _, stdout = line.partition("|")
-        if stdout.strip().startswith(inside) and job.strip() not in jobs:
-            jobs.append(job.strip())
+        job, reason, stdout = (field.strip() for field in line.split("|", 2))
+        if stdout.startswith(inside):
+            jobs[job] = reason
     return jobs
 
 
+def abandoned_jobs(state: Path) -> list[str]:
+    """Jobs submitted held into any work folder under `state` (OUT/.redraft/) by a run killed before it released
+    them: the run they belong to was abandoned, since the one starting now submits its own."""
+    return [job for job, reason in jobs_of(state).items() if reason == HELD]
+
+
 def release(work: Path) -> None:
-    """Let this work folder's held jobs start (a job not held any more is left as it is)."""
-    jobs = jobs_of(work)
-    if jobs:
-        subprocess.run(["scontrol", "release", ",".join(jobs)], capture_output=True)
+    """Let this work folder's held jobs start."""
+    held = [job for job, reason in jobs_of(work).items() if reason == HELD]
+    if held:
+        out = subprocess.run(["scontrol", "release", ",".join(held)], capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(f"scontrol release {','.join(held)} failed: {(out.stderr or out.stdout).strip()}")
 
 
 def cancel(jobs: list[str]) -> None:

@@ -63,10 +63,9 @@ def check_output_dir(out: str | Path, inputs: list[str | Path | None] = ()) -> N
 
 
 def check_owned(out: Path) -> None:
-    """OUT is empty or redraft's: it has `.redraft/` (or is a part of a redraft folder's manifest, like the
-    `OUT/sharegpt/` of `output.formats`), in a manifest format this version reads."""
+    """OUT is empty or redraft's: it has `.redraft/`, with a manifest in a format this version reads."""
     entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
-    if not entries or _is_part_of_redraft_folder(out):
+    if not entries:
         return
     if not (out / STATE_DIR).is_dir():
         shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5 else "")
@@ -77,11 +76,6 @@ def check_owned(out: Path) -> None:
     if manifest and manifest.get("format", 0) > MANIFEST_FORMAT:
         raise UsageError(f"{out}: written by a newer redraft (output format {manifest['format']}; this one writes "
                          f"{MANIFEST_FORMAT}); upgrade redraft, or choose another output folder")
-
-
-def _is_part_of_redraft_folder(out: Path) -> bool:
-    manifest = read_manifest(out.parent) if out.parent != out else None
-    return bool(manifest) and out.name in manifest.get("parts", [])
 
 
 def claim_output_dir(out: Path) -> Path:
@@ -204,6 +198,10 @@ def finish_publish(out: Path) -> None:
             if (out / part).is_dir() or (staging / part).is_dir():
                 _set_aside(out, part, aside)
             os.replace(staging / part, out / part)
+    lost = [f for f in journal["manifest"]["files"] if f.split("/")[0] in journal["publish"] and not (out / f).exists()]
+    if lost:  # the staging folder went away under the journal: removing the old parts would leave neither
+        raise RuntimeError(f"{out}: cannot complete the publish in {state / JOURNAL}: {lost[0]} is neither staged nor "
+                           f"published; remove {state / JOURNAL} and run the command again")
     for part in journal["retire"]:
         _set_aside(out, part, aside)
     for f in journal["old_shards"]:
