@@ -1,11 +1,14 @@
 """Training throughput of `redraft train` against TRL's SFTTrainer on the same model, data and settings.
 
 CPU (default): SmolLM2-135M-Instruct, fp32, translation dialogues of 1-3 turns built from WMT22 zh-en/de-en (or
-invented ones when ../shared/data is absent). Runs, one after another in this invocation:
+invented ones when ../shared/data is absent). Runs, --repeats times, interleaved (benchmarks/measure.py):
   ours (no packing, dynamic padding), TRL SFTTrainer (no packing), ours (best-fit packing)
-and prints one JSON line: real (non-padding) tokens/s of each, the ratios against TRL and the load average.
-TRL runs inside this process with glibc's malloc defaults; ours goes through `redraft train`, whose launcher keeps
-freed memory in the heap on CPU machines (trainer/launch.py).
+and prints one JSON line: real (non-padding) tokens/s of each (median, min, max, every value), the ratios of the
+medians against TRL and the load average around every run. The first step of every run is its warm-up, left out
+of every figure alike. Each run is a fresh process in the same environment: ours through `redraft train`, TRL in a
+process started with the environment `redraft train` gives its own (trainer/launch.py: threads, and glibc keeping
+freed memory in the heap on a CPU), so the ratio compares the trainers, not the process they run in.
+(TRL, the peer: `pip install trl`, or `pip install -e .[bench]`)
 
 GPU (--gpu): a ~1B Llama-architecture model (Llama-3.2-1B shape, 49k vocabulary), random init, and a tokenizer
 built in code (tests/random_models.py: nothing is fetched), seq 2048, bf16, packing, torch.compile, with and without
@@ -13,23 +16,26 @@ activation checkpointing: tokens/s, TFLOP/s per GPU, MFU and peak memory from me
 with --profile-out), a torch.profiler summary of two steps. `--gpu --cpu` runs the same code on the CPU with a
 tiny model (what benchmarks/gpu_check.sh --cpu does).
 
-    python benchmarks/train_throughput.py [--steps 5] [--micro-batch-size 4] [--seq-len 512] [--repeats 2]
+    python benchmarks/train_throughput.py [--steps 5] [--micro-batch-size 4] [--seq-len 512] [--repeats 3]
     python benchmarks/train_throughput.py --gpu [--nproc 1] [--steps 20] [--warmup 3] [--profile-out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
+from measure import load_1m, machine, ratio, repeat
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "wmt22"
@@ -106,6 +112,19 @@ def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, warmup:
     return out
 
 
+def trl_process(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, seq_len: int) -> dict:
+    """`trl` in a fresh process, with the environment `redraft train` gives its processes."""
+    from redraft.trainer.launch import process_env
+
+    cmd = [sys.executable, __file__, "--trl-run", str(model), str(data), str(work), str(steps), str(micro_batch_size),
+           str(seq_len)]
+    done = subprocess.run(cmd, env=process_env(1), stdout=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"the TRL run failed ({done.returncode}; its output is above)")
+    shutil.rmtree(work / "trl", ignore_errors=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def trl(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, seq_len: int) -> dict:
     import datasets
     import torch
@@ -148,30 +167,34 @@ def cpu_benchmark(args) -> dict:
     from redraft.synth.embedded_model import embedded_model_dir
 
     model = Path(args.model) if args.model else embedded_model_dir()
-    load_start = os.getloadavg()
+    start = machine()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = write_dialogues(work / "dialogues", args.examples)
         common = dict(seq_len=args.seq_len, micro_batch_size=args.micro_batch_size, grad_accum=1,
                       max_steps=args.steps + 1)
-        runs = {"ours_unpacked": [], "trl_unpacked": [], "ours_packed": []}
-        # interleaved repeats, best of each: other load on a shared machine only ever slows a run down
-        for r in range(args.repeats):
-            runs["ours_unpacked"].append(ours(model, data, work, f"ours-unpacked-{r}", packing=False, **common))
-            runs["trl_unpacked"].append(trl(model, data, work, args.steps + 1, args.micro_batch_size, args.seq_len))
-            runs["ours_packed"].append(ours(model, data, work, f"ours-packed-{r}", packing=True, **common))
-        best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in runs.items()}
-        for k, v in runs.items():
-            best[k]["all_tokens_per_s"] = [round(x["tokens_per_s"], 1) for x in v]
-        unpacked, baseline, packed = best["ours_unpacked"], best["trl_unpacked"], best["ours_packed"]
+        run_ids = itertools.count()
+
+        def ours_run(**fields) -> dict:
+            name = f"ours-{next(run_ids)}"
+            result = ours(model, data, work, name, **common, **fields)
+            shutil.rmtree(work / name)  # the exported model: ~0.5 GB a run
+            return result
+
+        runs = repeat({"ours_unpacked": lambda: ours_run(packing=False),
+                       "trl_unpacked": lambda: trl_process(model, data, work, args.steps + 1, args.micro_batch_size,
+                                                           args.seq_len),
+                       "ours_packed": lambda: ours_run(packing=True)}, args.repeats)
+    figures = dict(tokens_per_s=1, step_time_s=3, tokens_per_step=1, examples_per_step=2, wall_s=1)
     return {
-        "benchmark": "train_throughput", "device": "cpu", "threads": os.cpu_count(), "model": model.name,
+        "benchmark": "train_throughput", "device": "cpu", **start, "repeats": args.repeats, "model": model.name,
         "seq_len": args.seq_len, "micro_batch_size": args.micro_batch_size, "steps_timed": args.steps,
-        # 1-minute load averages at the start and the end: other work on the cores slows every run down
-        "load_average": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
-        "ours_unpacked": unpacked, "trl_unpacked": baseline, "ours_packed": packed,
-        "speedup_unpacked_vs_trl": round(unpacked["tokens_per_s"] / baseline["tokens_per_s"], 3),
-        "speedup_packed_effective_vs_trl": round(packed["tokens_per_s"] / baseline["tokens_per_s"], 3),
+        "trl_version": runs["trl_unpacked"].figures[0]["trl_version"],
+        **{name: r.report(**figures) for name, r in runs.items()},
+        "speedup_unpacked_vs_trl": ratio(runs["ours_unpacked"], runs["trl_unpacked"], "tokens_per_s", digits=3),
+        "speedup_packed_effective_vs_trl": ratio(runs["ours_packed"], runs["trl_unpacked"], "tokens_per_s",
+                                                 digits=3),
+        "load_1m_at_end": load_1m(),
     }
 
 
@@ -312,13 +335,18 @@ def main() -> None:
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--examples", type=int, default=3000)
     p.add_argument("--nproc", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=2, help="CPU: interleaved repeats, the best of each is reported")
+    p.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats; figures are their medians")
     p.add_argument("--no-compile", dest="compile", action="store_false")
     p.add_argument("--cpu", action="store_true", help="with --gpu: the same runs on the CPU with a tiny model, 2 "
                                                       "timed steps (checks the code, measures nothing)")
     p.add_argument("--warmup", type=int, help="--gpu: steps run before the timed ones, compilation (default 3)")
     p.add_argument("--profile-out", help="--gpu: when MFU is below the goal, write a torch.profiler summary here")
+    p.add_argument("--trl-run", nargs=6, help=argparse.SUPPRESS)  # one TRL run, in the process trl_process starts
     args = p.parse_args()
+    if args.trl_run:
+        model, data, work, steps, micro_batch_size, seq_len = args.trl_run
+        print(json.dumps(trl(Path(model), Path(data), Path(work), int(steps), int(micro_batch_size), int(seq_len))))
+        return
     if args.gpu:
         args.steps, args.micro_batch_size = args.steps or (2 if args.cpu else 20), args.micro_batch_size or 4
         args.seq_len = args.seq_len or (256 if args.cpu else 2048)

@@ -14,7 +14,7 @@ import re
 import polars as pl
 from datatrove.data import Document
 
-from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, parse_args
+from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, format_content, parse_args
 from .langid import LanguageIdentifier
 from .phrases import META_TALK, REFUSAL
 from .rewrite import REWRITES
@@ -112,7 +112,8 @@ class TurnLanguage(DialogueFilter):
     """Every assistant turn is in the language asked for: the target language, or the language a
     `third_language` / `back_translation` request names (answers to `explain` are not checked), and Chinese in the
     pair's script variant: Simplified or Traditional as its language tag says (zh-TW, zh-Hans), else as the reference
-    (the source, for a back-translation) is written. One wrong turn drops the dialogue. Reasons
+    (the source, for a back-translation) is written. An answer to a `format` request is judged on what it says, not
+    the format: a JSON answer's string values, not its keys. One wrong turn drops the dialogue. Reasons
     `turn{N}_lang_mismatch`, `turn{N}_script_variant`."""
     name = "turn_language"
 
@@ -125,7 +126,9 @@ class TurnLanguage(DialogueFilter):
         frame = turn_frame(batch).filter(pl.col("lang").is_not_null() & mixed.not_())
         if frame.is_empty():
             return [True] * len(batch)
-        agrees = self.identifier.agreement(frame["answer"], frame["lang"])
+        said = [format_content(fmt, answer) if kind == "format" else answer
+                for kind, fmt, answer in frame.select("kind", "format", "answer").iter_rows()]
+        agrees = self.identifier.agreement(pl.Series(said, dtype=pl.String), frame["lang"])
         reason = [None if ok else "lang_mismatch" for ok in agrees]
         for i, row in enumerate(frame.iter_rows(named=True)):
             if reason[i] is None and row["lang"] in ("zh", "yue") and self._wrong_variant(row, batch[row["doc"]]):

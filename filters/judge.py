@@ -23,12 +23,13 @@ from datatrove.utils.logging import logger
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
 from redraft.filters.dialogue_filters import UNKNOWN_LANGS, answers, turns
-from redraft.synth.calls import TeacherCalls, request_seed
+from redraft.synth.calls import TeacherCalls, cost_text, request_seed
 from redraft.synth.config import TeacherConfig
 from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.languages import language_name
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher_step import FailFast, TeacherSession, TeacherStep
+from redraft.types import POSITION
 
 LOW_SCORE = "judge_low_score"
 CRITERIA = ("adequacy", "fluency", "instruction_following")
@@ -131,7 +132,8 @@ async def judge_dialogue(calls: TeacherCalls, doc: Document, retries: int) -> di
         return unscored("no assistant turn")
     request = messages = judge_messages(doc)
     for attempt in range(retries + 1):
-        reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"))
+        reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"),
+                                     position=doc.metadata.get(POSITION))
         verdict = parse_verdict(reply.text, n)
         if isinstance(verdict, dict):
             return verdict
@@ -152,12 +154,13 @@ class JudgeDialogues(TeacherStep):
     type = "🔻 - FILTER"
     label, cache_file = "judge", "judge"
 
-    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None, workers: int = 1):
+    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None, workers: int = 1, wait: bool = True):
         if not isinstance(judge.teacher, TeacherConfig):
             raise ValueError("JudgeDialogues needs a judge with a teacher config (see resolve_judge)")
         super().__init__({"judge": judge.teacher}, state_dir, max_cost=judge.max_cost, max_tokens=judge.max_tokens,
-                         workers=workers, exclusion_writer=exclusion_writer)
+                         workers=workers, exclusion_writer=exclusion_writer, wait=wait)
         self.judge = judge
+        self.calls_per_item = 1 + judge.retries
 
     async def ask(self, doc: Document, calls: dict[str, TeacherCalls]) -> dict:
         return await judge_dialogue(calls["judge"], doc, self.judge.retries)
@@ -186,7 +189,7 @@ class JudgeDialogues(TeacherStep):
     def summarize(self, session: TeacherSession) -> None:
         usage, budget = session.budget.by_teacher["judge"], session.budget
         logger.info(f"judge: {session.failing.finished} dialogues, {session.failing.failed} requests failed, "
-                    f"{usage.requests} calls ({usage.cached} cached), cost ${usage.cost:.4f}")
+                    f"{usage.requests} calls ({usage.cached} cached), cost {cost_text(usage)}")
         if budget.exhausted():
             logger.warning(f"judge: budget exhausted ({budget.exhausted()}), later dialogues are unscored; raise "
                            f"judge.max_cost / judge.max_tokens and re-run to judge them")

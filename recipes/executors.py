@@ -31,6 +31,7 @@ from pathlib import Path
 from redraft.errors import UsageError
 from redraft.recipes import slurm_jobs
 from redraft.recipes.schema import ExecutorConfig
+from redraft.synth.errors import BatchesPending
 
 
 @dataclass
@@ -96,12 +97,28 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
                                   logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
+        except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
+            _each_task_once(stage, work)
+            raise
         except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
             missing = incomplete(work, stage)
             if missing:
                 e.add_note(str(StageFailed(stage.name, missing, [_task_log(work, stage, r) for r in missing])))
             raise
         _check(work, stage)
+
+
+def _each_task_once(stage: Stage, work: Path) -> None:
+    """datatrove stops at the first task that raises: run every task still incomplete on its own, each submitting
+    (or re-attaching to) its batches, and leave those that stop with BatchesPending again for the next run."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    for rank in incomplete(work, stage):
+        try:
+            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
+                                  logging_dir=str(logs_dir(work, stage))).run()
+        except BatchesPending:
+            pass
 
 
 # ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────

@@ -34,9 +34,11 @@ from redraft.output import STATE_DIR, claim_output_dir, clear_state
 from redraft.portable_paths import portable_path, portable_record
 from redraft.readers import ItemReader, StageReader, rows_path
 from redraft.recipes.checks import check_curation, checked_sample
-from redraft.recipes.executors import Stage, run_stages
+from redraft.recipes.executors import Stage, StageFailed, run_stages
 from redraft.recipes.publish import count_funnel, ensure_nonempty, publish_dataset
 from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_recipe, resolve_path
+from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
+from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 from redraft.writers import CountItems, rejected_writer, rows_writer, stage_writer
 
@@ -59,6 +61,7 @@ class Work:
         """Claim OUT (completing a publish a kill interrupted); `fresh`: forget the caches and earlier work."""
         claim_output_dir(self.out)
         if fresh:
+            forget_batches(self.state)
             clear_state(self.out)
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
@@ -146,8 +149,10 @@ def portable_recipe_yaml(recipe: Recipe, recipe_file: Path) -> str:
 
 
 def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
-               fresh: bool = False) -> Path:
-    """`redraft run`: parallel pairs → teacher dialogues → filters → LLM judge → dedupe → OUT. Returns OUT."""
+               fresh: bool = False, wait: bool = True) -> Path:
+    """`redraft run`: parallel pairs → teacher dialogues → filters → LLM judge → dedupe → OUT. Returns OUT.
+    `wait=False` (`--wait false`): with `teacher.batch`, raise BatchesPending once every task's batches are
+    submitted, instead of waiting on them; the same call later collects them."""
     from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
@@ -166,18 +171,33 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 
     out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
     work = Work(out, _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])).start(fresh)
-    judged = [JudgeDialogues(judge, str(work.state), workers=r.executor.workers)] if judge else []
+    judged = [JudgeDialogues(judge, str(work.state), workers=r.executor.workers, wait=wait)] if judge else []
     first = [reader, CountItems(work.counts),
              *_with_rejects(pair_filters, work.rejected, "a", "pair"),
-             SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA), expected),
+             SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA), expected,
+                                 wait),
              *_with_rejects(dialogue_filters + judged, work.rejected, "b", "dialogue")]
     keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
     run = stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
-    stats = _run_and_count(run, "dialogue", work, r.executor, keys)
+    try:
+        stats = _run_and_count(run, "dialogue", work, r.executor, keys)
+    except Exception as e:
+        batches = [] if wait else recorded_batches(work.state)
+        if not batches or not isinstance(e, BatchesPending | StageFailed):  # on Ray and Slurm: a task that failed
+            raise
+        raise BatchesPending(f"{describe(batches)} at the Batch API; run the same command again to collect them "
+                             f"(nothing was published)") from e
     publish_dataset(work.staging, out, stats, title=r.name, kind="dialogue", languages=[src.src_lang, src.tgt_lang],
                     record=recipe_yaml, license=r.output.license, formats=r.output.formats)
     work.forget_others()
     return out
+
+
+def cancel_recipe_batches(recipe: str, overrides: list[str] = (), output: str | None = None) -> list[str]:
+    """`redraft run --cancel-batches`: cancel the batches a run into the recipe's output folder left at the Batch API;
+    a line per batch."""
+    state = Path(prepare_recipe(recipe, overrides, output).output.path).absolute() / STATE_DIR
+    return cancel_batches(state) or [f"no batches recorded in {state}"]
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,

@@ -13,6 +13,7 @@ from redraft.errors import UsageError
 
 EPILOG = """examples:
   redraft run demo                                   # the built-in demo recipe, embedded teacher, writes out/demo/
+  redraft run my.yaml --set teacher.batch=true --wait false   # Batch API: submit a round, exit 75; re-run to collect
   redraft run my.yaml --set teacher.model=gpt-4o-mini --limit 100
   redraft validate bayling-zh-en
   redraft filter pairs.tsv --langs de-en -o out/clean
@@ -42,6 +43,12 @@ def _add_chat_format(p: argparse.ArgumentParser) -> None:
                         "or `messages`")
 
 
+def _true_false(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"{text!r}: true or false")
+    return text.lower() == "true"
+
+
 def _read_options(a) -> dict:
     return {k: v for k, v in (("chat_format", a.chat_format), ("messages_column", a.messages_column))
             if v not in (None, "auto")}
@@ -62,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--limit", type=int, help="use only the first N input pairs")
     p.add_argument("--fresh", action="store_true", help="start over: discard the response cache and work files")
+    p.add_argument("--wait", type=_true_false, default=True, metavar="true|false",
+                   help="false: with teacher.batch, submit the batches of a round and exit (75) instead of waiting "
+                        "on them; run the same command again to collect them and go on")
+    p.add_argument("--cancel-batches", action="store_true",
+                   help="cancel the Batch API batches a run into this output folder left running, and exit")
 
     p = sub.add_parser("validate", help="check a recipe; errors name the field path and the file line")
     p.add_argument("recipe")
@@ -141,10 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_run(a) -> int:
-    from redraft.recipes.runner import run_recipe
+BATCHES_PENDING = 75  # `--wait false`: batches submitted or still running (EX_TEMPFAIL: run again later)
 
-    out = run_recipe(a.recipe, a.overrides, a.output, a.limit, a.fresh)
+
+def cmd_run(a) -> int:
+    from redraft.recipes.runner import cancel_recipe_batches, run_recipe
+    from redraft.synth.errors import BatchesPending
+
+    if a.cancel_batches:
+        print("\n".join(cancel_recipe_batches(a.recipe, a.overrides, a.output)))
+        return 0
+    try:
+        out = run_recipe(a.recipe, a.overrides, a.output, a.limit, a.fresh, wait=a.wait)
+    except BatchesPending as e:
+        print(f"redraft run: {e}", file=sys.stderr)
+        return BATCHES_PENDING
     stats = json.loads((out / "stats.json").read_text())
     print(f"{out}: kept {stats['kept']} of {stats['input']} (dropped {sum(stats['dropped'].values())}, failed "
           f"{sum(stats['failed'].values())})")

@@ -8,7 +8,8 @@ and a re-run with a larger budget carries on from the cache. Calls already in fl
 finish, so the spend can exceed the budget by at most the in-flight calls (`TeacherCalls` lets no more calls than
 the teacher runs at once past the check).
 
-A Batch API variant (issue N) would be another class with this `complete`: see synth/teacher_step.py.
+`BatchCalls` (synth/batch.py) is the Batch API's variant, with the same `complete`, cache and budget; its calls cost
+batch prices (`call_cost(..., batch=True)`), and `Usage.direct_cost` keeps what direct calls would have cost.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from redraft.synth.cache import ResponseCache, cache_key
 from redraft.synth.errors import BudgetExhausted
@@ -40,16 +41,33 @@ class Usage:
     cost: float = 0.0
     paid_cost: float = 0.0  # spent in this run (cache misses)
     paid_tokens: int = 0
+    direct_cost: float = 0.0  # `cost` at direct-call prices (equal to it without teacher.batch)
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
 
-def call_cost(config, completion: Completion) -> float:
+def prices(config, batch: bool = False) -> tuple[float, float]:
+    """USD per million prompt and completion tokens; batch prices are explicit or the direct ones times the factor."""
     p_in = config.price_per_million_prompt_tokens or 0.0
     p_out = config.price_per_million_completion_tokens or 0.0
+    if not batch:
+        return p_in, p_out
+    factor = config.batch_price_factor
+    b_in, b_out = config.batch_price_per_million_prompt_tokens, config.batch_price_per_million_completion_tokens
+    return (p_in * factor if b_in is None else b_in), (p_out * factor if b_out is None else b_out)
+
+
+def call_cost(config, completion: Completion, batch: bool = False) -> float:
+    p_in, p_out = prices(config, batch)
     return (completion.prompt_tokens * p_in + completion.completion_tokens * p_out) / 1e6
+
+
+def cost_text(usage: "Usage") -> str:
+    """`$0.0123`, or with batch prices `$0.0123 (direct calls: $0.0246)`."""
+    text = f"${usage.cost:.4f}"
+    return text if abs(usage.direct_cost - usage.cost) < 5e-9 else f"{text} (direct calls: ${usage.direct_cost:.4f})"
 
 
 class Budget:
@@ -64,8 +82,8 @@ class Budget:
     def total(self) -> Usage:
         t = Usage()
         for u in self.by_teacher.values():
-            for f in ("requests", "cached", "prompt_tokens", "completion_tokens", "cost", "paid_cost", "paid_tokens"):
-                setattr(t, f, getattr(t, f) + getattr(u, f))
+            for f in fields(Usage):
+                setattr(t, f.name, getattr(t, f.name) + getattr(u, f.name))
         return t
 
     def exhausted(self) -> str | None:
@@ -81,9 +99,10 @@ class Budget:
         if reason := self.exhausted():
             raise BudgetExhausted(reason)
 
-    def charge(self, role: str, config, completion: Completion, cached: bool) -> None:
+    def charge(self, role: str, config, completion: Completion, cached: bool, batch: bool = False) -> None:
         u = self.by_teacher[role]
-        cost = call_cost(config, completion)
+        cost = call_cost(config, completion, batch)
+        u.direct_cost += call_cost(config, completion) if batch else cost
         u.requests += 1
         u.cached += cached
         u.prompt_tokens += completion.prompt_tokens
@@ -110,11 +129,13 @@ class TeacherCalls:
     def model(self) -> str:
         return self.teacher.model
 
-    async def complete(self, messages: list[dict], *, seed: int) -> Completion:
+    async def complete(self, messages: list[dict], *, seed: int, position: int | None = None) -> Completion:
+        """`position`: where the item asking sits in the input (`POSITION`): the cache reads its task's share only."""
         key = cache_key(self.teacher.model, messages, self.teacher.params, seed if self.uses_seed else None)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key, position)
         if hit is None and key in self._in_flight:  # the same request (a duplicate pair) is on its way: not paid twice
             hit = await asyncio.shield(self._in_flight[key])
+            self.cache.put(key, hit, position)  # at this item's position too, for re-runs split otherwise
         if hit is not None:
             self.budget.charge(self.role, self.config, hit, cached=True)
             return hit
@@ -123,7 +144,7 @@ class TeacherCalls:
             async with self._paying:
                 self.budget.check()
                 completion = await self.teacher.complete(messages, seed=seed)
-                self.cache.put(key, completion)
+                self.cache.put(key, completion, position)
                 self.budget.charge(self.role, self.config, completion, cached=False)
             answer.set_result(completion)
             return completion

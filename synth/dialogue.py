@@ -16,7 +16,7 @@ from collections import Counter
 
 from datatrove.utils.logging import logger
 
-from redraft.synth.calls import TeacherCalls, request_seed
+from redraft.synth.calls import TeacherCalls, cost_text, request_seed
 from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.languages import THIRD_LANGUAGES, language_name, writing_language
 from redraft.synth.requests import first_request
@@ -29,7 +29,9 @@ REPHRASE = ("Rewrite this request as a short, natural message a user would send 
 
 
 async def synthesize_dialogue(pair: ParallelPair, *, seed: int, synth, mix: dict[str, float],
-                              assistant: TeacherCalls, user: TeacherCalls | None = None) -> Dialogue:
+                              assistant: TeacherCalls, user: TeacherCalls | None = None,
+                              position: int | None = None) -> Dialogue:
+    """`position`: the pair's place in the input (`POSITION`), for the response cache."""
     rng = random.Random(f"{seed}:{pair.id}")
     write_in = pair.src_lang if rng.random() < synth.request_in_source_language else pair.tgt_lang
     third = tuple(synth.third_languages) if synth.third_languages != "default" else THIRD_LANGUAGES
@@ -40,7 +42,7 @@ async def synthesize_dialogue(pair: ParallelPair, *, seed: int, synth, mix: dict
     revisions, revision_args = [], []
 
     async def ask(calls: TeacherCalls, convo: list[dict], turn: int) -> str:
-        reply = await calls.complete(convo, seed=request_seed(seed, pair.id, turn, calls.role))
+        reply = await calls.complete(convo, seed=request_seed(seed, pair.id, turn, calls.role), position=position)
         usage["prompt_tokens"] += reply.prompt_tokens
         usage["completion_tokens"] += reply.completion_tokens
         return reply.text
@@ -71,18 +73,20 @@ class SynthesizeDialogues(TeacherStep):
     type = "✍️ - SYNTH"
     label, cache_file = "synth", "responses"
 
-    def __init__(self, recipe, state_dir: str, rejected=None, expected_items: int | None = None):
+    def __init__(self, recipe, state_dir: str, rejected=None, expected_items: int | None = None, wait: bool = True):
         s = recipe.synth
         teachers = {"assistant": recipe.teacher, **({"user": recipe.user_teacher} if recipe.user_teacher else {})}
         super().__init__(teachers, state_dir, max_cost=s.max_cost, max_tokens=s.max_tokens,
                          max_in_flight=s.max_in_flight, fail_fast_after=s.fail_fast_after,
                          expected_items=expected_items if expected_items is not None else recipe.source.limit,
-                         workers=recipe.executor.workers, exclusion_writer=rejected)
+                         workers=recipe.executor.workers, exclusion_writer=rejected, wait=wait)
         self.recipe, self.mix = recipe, resolve_mix(s.revisions)
+        self.calls_per_item = s.turns + (s.turns - 1 if recipe.user_teacher else 0)
 
     async def ask(self, doc, calls: dict[str, TeacherCalls]) -> Dialogue:
         return await synthesize_dialogue(document_to_pair(doc), seed=self.recipe.seed, synth=self.recipe.synth,
-                                         mix=self.mix, assistant=calls["assistant"], user=calls.get("user"))
+                                         mix=self.mix, assistant=calls["assistant"], user=calls.get("user"),
+                                         position=doc.metadata.get(POSITION))
 
     def answer(self, doc, outcome: Dialogue | TeacherError, session: TeacherSession):
         if isinstance(outcome, TeacherError):
@@ -108,5 +112,8 @@ class SynthesizeDialogues(TeacherStep):
         threads = Counter(n for calls in session.calls.values() for n in getattr(calls.teacher, "thread_counts", []))
         threads_note = (", torch threads per batch " + ", ".join(f"{n}: {k}x" for n, k in sorted(threads.items()))
                         if threads else "")
+        rounds = session.rounds
+        batch_note = f", {rounds.lines:,} lines in {rounds.rounds} batch rounds" if rounds else ""
         logger.info(f"synth: {s['items']} dialogues, {s['failed']} failed, {s['requests_per_s']:.1f} requests/s, "
-                    f"{s['tokens_per_s']:.0f} tokens/s, cost ${s['cost']:.4f}{threads_note}")
+                    f"{s['tokens_per_s']:.0f} tokens/s, cost {cost_text(session.budget.total)}{batch_note}"
+                    f"{threads_note}")

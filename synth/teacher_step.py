@@ -16,11 +16,11 @@ which yields what goes on). The rest is here, once:
 The step holds only configs; teachers, the loop and the cache are made per worker by `TeacherSession`, so a pipeline
 can be deep-copied and pickled.
 
-The Batch API (issue N) plugs in where `TeacherSession` makes each teacher's calls object: a batch variant of
-`TeacherCalls` with the same `complete(messages, seed=)` would queue each request instead of sending it, submit the
-queued round as batch files once every document in flight is waiting on it, and answer the waiting coroutines when
-the batches return (answers going into the same response cache). With the window as large as the task's input, all
-dialogues then advance one turn per round. The subclasses do not change.
+With `teacher.batch: true` (synth/batch.py) a teacher's calls object is `BatchCalls`, with the same
+`complete(messages, seed=)`: a cache miss is queued, and the worker's `BatchRounds` submits the queued round as batch
+files once every document in flight waits on it and the step feeds no more (it tells the rounds when it blocks on a
+document: `TeacherSession.result`). The window is then `BATCH_WINDOW` documents unless `max_in_flight` says, and
+they advance one turn per round. The subclasses do not change.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from redraft.synth.batch import BATCH_FOLDER, BatchCalls, BatchRounds
 from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import Budget, TeacherCalls
-from redraft.synth.config import FAIL_FAST_AFTER, TeacherConfig
+from redraft.synth.config import BATCH_WINDOW, FAIL_FAST_AFTER, TeacherConfig
 from redraft.synth.errors import BudgetExhausted, TeacherError, TeacherUnavailable
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher import make_teacher
@@ -208,11 +209,12 @@ class TeacherStep(PipelineStep):
 
     label: str
     cache_file: str
+    calls_per_item = 1  # the most teacher calls one document makes (a batch run's budget reserves them)
 
     def __init__(self, teachers: dict[str, TeacherConfig], state_dir: str, *, max_cost: float | None = None,
                  max_tokens: int | None = None, max_in_flight: int | None = None,
                  fail_fast_after: int = FAIL_FAST_AFTER, expected_items: int | None = None, workers: int = 1,
-                 exclusion_writer=None):
+                 exclusion_writer=None, wait: bool = True):
         super().__init__()
         self.teachers, self.state_dir = teachers, str(state_dir)
         self.max_cost, self.max_tokens = max_cost, max_tokens
@@ -220,6 +222,7 @@ class TeacherStep(PipelineStep):
         self.expected_items = expected_items  # this task's share: the progress line's total
         self.workers = workers  # processes running the step at once: they share each teacher's limits
         self.exclusion_writer = exclusion_writer  # where rejected documents go
+        self.wait = wait  # False: with batch teachers, stop (BatchesPending) rather than wait on a running batch
 
     @abstractmethod
     async def ask(self, doc: Document, calls: dict[str, TeacherCalls]):
@@ -290,26 +293,40 @@ class TeacherSession:
                 resolve_api_key(config)  # fail before anything starts when the key is missing
         self.cache = ResponseCache(Path(step.state_dir) / CACHE_FOLDER, f"{step.cache_file}-{rank:05d}")
         self.budget = Budget(step.max_cost, step.max_tokens, tasks=world_size)
-        # a Batch API calls object (issue N) would be chosen here, per teacher config
-        self.calls = {role: TeacherCalls(role, config, make_teacher(config), self.cache, self.budget)
+        self.fatal: BaseException | None = None
+        self._tasks: set[asyncio.Task] = set()
+        # documents submitted and finished, each counted by one thread; the rounds count those not started yet too
+        self._submitted = self._finished = 0
+        batch = [config for config in configs.values() if config.batch]
+        self.rounds = BatchRounds(
+            f"{step.label} {rank}", Path(step.state_dir) / BATCH_FOLDER / f"{step.cache_file}-{rank:05d}.json",
+            lambda: self._submitted - self._finished, self._give_up, wait=step.wait,
+            poll_seconds=min(c.batch_poll_seconds for c in batch), show_progress=progress_enabled(),
+            calls_per_item=step.calls_per_item) if batch else None
+        self.calls = {role: (BatchCalls(role, config, make_teacher(config), self.cache, self.budget, self.rounds)
+                             if config.batch else TeacherCalls(role, config, make_teacher(config), self.cache,
+                                                               self.budget))
                       for role, config in configs.items()}
         first = next(iter(configs.values()))
-        self.max_in_flight = step.max_in_flight or 4 * (first.batch_size if first.provider == "embedded"
-                                                        else first.max_concurrency)
+        self.max_in_flight = step.max_in_flight or (BATCH_WINDOW if batch else 4 * (
+            first.batch_size if first.provider == "embedded" else first.max_concurrency))
         self.progress = Progress(step.expected_items, self.budget,
                                  f"{step.label} {rank}" if world_size > 1 else step.label, position=rank % at_once)
         self.failing = FailFast(step.fail_fast_after)
-        self.fatal: BaseException | None = None
         self.rejected = None  # the step's exclusion writer, once opened
-        self._tasks: set[asyncio.Task] = set()
         self.loop = LoopThread(f"redraft-{step.label}")
+        if self.rounds is not None:
+            self.loop.loop.call_soon_threadsafe(self.rounds.start)
 
     def submit(self, doc: Document) -> concurrent.futures.Future:
+        self._submitted += 1
         return self.loop.submit(self._ask(doc))
 
     async def _ask(self, doc: Document):
         task = asyncio.current_task()
         self._tasks.add(task)
+        if self.rounds is not None:
+            self.rounds.item_started()
         try:
             outcome = await self.step.ask(doc, self.calls)
         except TeacherUnavailable as e:
@@ -319,12 +336,16 @@ class TeacherSession:
             outcome = e
         finally:
             self._tasks.discard(task)
+            self._finished += 1
+            if self.rounds is not None:
+                self.rounds.item_done(task)
         self.progress.item_done(self.step.succeeded(outcome))
         if self.failing.record(outcome):
             self._give_up(self.step.unavailable(self.failing, outcome))
         return outcome
 
-    def _give_up(self, error: TeacherUnavailable) -> None:
+    def _give_up(self, error: BaseException) -> None:
+        """Stop the run with `error` (TeacherUnavailable; BatchesPending): cancel every document in flight."""
         if self.fatal is None:
             self.fatal = error
             for task in list(self._tasks):
@@ -333,10 +354,21 @@ class TeacherSession:
 
     def result(self, future: concurrent.futures.Future):
         """Wait for one document's outcome; raises the run's fatal error if there is one."""
+        blocks = self.rounds is not None and not future.done()
+        if blocks:  # the step feeds no document until this one is done: a batch round need not wait for more
+            self.loop.loop.call_soon_threadsafe(self.rounds.feeder, True)
         try:
-            outcome = future.result()
+            while True:  # in slices: a Ctrl-C caught by the loop's thread is raised here only once a wait returns
+                try:
+                    outcome = future.result(timeout=1.0)
+                    break
+                except concurrent.futures.TimeoutError:
+                    continue
         except (concurrent.futures.CancelledError, asyncio.CancelledError):
             outcome = None
+        finally:
+            if blocks:
+                self.loop.loop.call_soon_threadsafe(self.rounds.feeder, False)
         if self.fatal is not None:
             raise self.fatal
         if outcome is None:
@@ -354,6 +386,10 @@ class TeacherSession:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self.rounds is not None:
+                await self.rounds.stop()  # the batches run on, recorded: the next run re-attaches
+                if self.fatal is None:
+                    self.rounds.drop_answered(self.cache)
             for calls in self.calls.values():
                 await calls.teacher.close()
 

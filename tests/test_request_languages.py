@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 import sys
 from pathlib import Path
@@ -143,6 +144,16 @@ def test_the_noun_after_a_limit_agrees_with_the_number(code, limit, phrase):
     ctx = Context("en", "en", "x", "y", last_answer="y", write_in=code)
     texts = {KINDS["shorten"].phrase(random.Random(seed), ctx, {"max_words": limit}) for seed in range(20)}
     assert any(phrase in t for t in texts), texts
+
+
+@pytest.mark.parametrize("code,src,phrase,wrong", [
+    ("cs", "es", "ze španělštiny", "z španělštiny"), ("cs", "de", "z němčiny", "ze němčiny"),
+    ("uk", "cs", "із чеської", "з чеської"), ("uk", "de", "з німецької", "із німецької"),
+])
+def test_the_preposition_before_a_source_language_takes_the_form_its_name_needs(code, src, phrase, wrong):
+    requests = [first_request(random.Random(i), src, "ja", "x", code) for i in range(60)]
+    assert any(phrase in r for r in requests), requests
+    assert not any(re.search(rf"(?<!\w){wrong}", r) for r in requests)
 
 
 def test_grammar_never_asks_for_a_feature_the_target_lacks():

@@ -215,3 +215,18 @@ def test_rerun_reuses_the_cache_across_servers_and_fresh_discards_it(tmp_path, p
         run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out), fresh=True)
         assert server_stats(port)["counts"]["200"] == sum(clean_stats["served"].values())
     assert read_rows(out) == read_rows(clean_out)
+
+
+def test_rerun_with_3_and_8_tasks_pays_no_call_twice(tmp_path, pairs_file, clean_run, monkeypatch):
+    """The cache a 1-task run wrote serves re-runs split into 3 and 8 tasks, each task reading its share of it."""
+    clean_out, _ = clean_run
+    out = tmp_path / "out"
+    shutil.copytree(clean_out, out)
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    with fault_server() as port:
+        for tasks in (3, 8):
+            run_recipe("bayling-zh-en", overrides(port, pairs_file, f"executor.tasks={tasks}"), output=str(out))
+            assert server_stats(port)["counts"].get("200", 0) == 0, tasks
+            by_id = lambda rows: sorted(rows, key=lambda r: r["id"])  # noqa: E731
+            assert by_id(read_rows(out)) == by_id(read_rows(clean_out))
+            assert json.loads((out / "stats.json").read_text()) == json.loads((clean_out / "stats.json").read_text())

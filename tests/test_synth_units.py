@@ -463,6 +463,8 @@ def test_free_cores_sees_a_busy_process_on_its_cores():
         pytest.skip("needs 2 cores")
     time.sleep(0.5)
     quiet = cores.others_busy()
+    if quiet > len(cores.cores) - 1:  # other work already fills the cores: one more busy loop cannot show
+        pytest.skip(f"the machine is busy ({quiet:.2f} of {len(cores.cores)} cores): no free core to watch fill up")
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)

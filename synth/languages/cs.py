@@ -1,5 +1,6 @@
-"""Czech, addressing the assistant as "ty", with „“ quotes. Names: "gen" after "do" / "z" (do angličtiny),
-"adv" (anglicky). Values: "acc" after "pro", register "adj" / "adv"."""
+"""Czech, addressing the assistant as "ty", with „“ quotes. Names: "gen" after "do" (do angličtiny), "from" with
+its preposition, vocalised before s, z, š, ž (z angličtiny, ze španělštiny), "adv" (anglicky). Values: "acc" after
+"pro", register "adj" / "adv"."""
 
 _NAMES = {  # nominative, genitive, adverb
     "en": ("angličtina", "angličtiny", "anglicky"), "zh": ("čínština", "čínštiny", "čínsky"),
@@ -10,13 +11,14 @@ _NAMES = {  # nominative, genitive, adverb
     "ar": ("arabština", "arabštiny", "arabsky"), "nl": ("nizozemština", "nizozemštiny", "nizozemsky"),
     "cs": ("čeština", "češtiny", "česky"), "uk": ("ukrajinština", "ukrajinštiny", "ukrajinsky"),
 }
-NAMES = {code: {"name": nom, "gen": gen, "adv": adv} for code, (nom, gen, adv) in _NAMES.items()}
+NAMES = {code: {"name": nom, "gen": gen, "from": ("ze " if gen[0] in "szšž" else "z ") + gen, "adv": adv}
+         for code, (nom, gen, adv) in _NAMES.items()}
 
 REQUESTS = [
     "Přelož do {tgt[gen]}: {text}",
     "Přelož mi prosím tuhle větu do {tgt[gen]}.\n\n{text}",
     "Jak se to řekne {tgt[adv]}?\n{text}",
-    "Přelož následující text z {src[gen]} do {tgt[gen]}:\n{text}",
+    "Přelož následující text {src[from]} do {tgt[gen]}:\n{text}",
     "Můžeš mi přeložit „{text}“ do {tgt[gen]}?",
     "{text}\n\nPřelož text výše do {tgt[gen]}.",
 ]

@@ -20,7 +20,7 @@ REVISIONS = {
     "avoid_word": ["Please don't use the word \"{word}\"; find another way to say it.", "Rephrase it without \"{word}\"."],
     "register": ["Make it {value}.", "Could you make the translation sound {value}?"],
     "audience": ["Adapt the translation for {value}.", "Rewrite it so that {value} would understand it easily."],
-    "shorten": ["Shorten it to at most {limit} {unit}.", "That's too long: keep it under {limit} {unit}, please."],
+    "shorten": ["Shorten it to at most {limit} {unit}.", "That's too long: {limit} {unit} at most, please."],
     "grammar": {
         "tense=past": ["Put it in the past tense."],
         "tense=future": ["Put it in the future tense."],
@@ -31,7 +31,7 @@ REVISIONS = {
     "polish": ["Polish it so it reads naturally.", "Can you make it sound more fluent?", "Improve the wording a bit."],
     "error_correction": ["You mistranslated part of it: it should be rendered as \"{word}\". Please fix the translation.",
                          "That's not quite right; the correct term here is \"{word}\"."],
-    "explain": ["Why did you translate it with \"{word}\"?", "Explain your choice of \"{word}\"."],
+    "explain": ["Why did you use \"{word}\" here?", "Explain your choice of \"{word}\"."],
     "format": {
         "numbered_list": ["Give me three alternative translations as a numbered list."],
         "json": ["Return only JSON of the form {{\"translation\": \"...\"}}."],

@@ -18,7 +18,8 @@ REVISIONS = {
                      "¿Puedes reformularla para que incluya «{word}»?"],
     "avoid_word": ["No uses la palabra «{word}»; busca otra forma de decirlo.", "Reformúlala sin «{word}»."],
     "register": ["Hazla {value}.", "¿Podrías hacer que la traducción suene {value}?"],
-    "audience": ["Adapta la traducción para {value}.", "Reescríbela para que {value} la entiendan fácilmente."],
+    "audience": ["Adapta la traducción para {value}.",
+                 "Reescríbela de modo que sea fácil de entender para {value}."],
     "shorten": ["Acórtala a {limit} {unit} como máximo.", "Es demasiado larga: que no pase de {limit} {unit}, por favor."],
     "grammar": {
         "tense=past": ["Ponla en pasado."],
@@ -43,7 +44,7 @@ REVISIONS = {
 
 VALUES = {
     "register": {"formal": "más formal", "informal": "más coloquial"},
-    # plural: after "para" and as the subject of "para que ... la entiendan"
+    # plural, without an article: after "para"
     "audience": {"children": "niños pequeños", "experts": "especialistas en el tema", "learners": "estudiantes del idioma"},
     "shorten": {"words": "palabras", "chars": "caracteres"},
 }

@@ -35,7 +35,7 @@ REVISIONS = {
         "person=third_singular": ["Réécris-la à la troisième personne du singulier."],
     },
     "polish": ["Peaufine la traduction pour qu'elle paraisse plus naturelle.", "Tu peux la rendre plus fluide ?"],
-    "error_correction": ["Il y a une erreur de traduction : il faudrait « {word} ». Corrige, s'il te plaît.",
+    "error_correction": ["Il y a une erreur de traduction : il faudrait mettre « {word} ». Corrige-la, s'il te plaît.",
                          "Ce n'est pas tout à fait ça, le bon terme ici est « {word} »."],
     "explain": ["Pourquoi as-tu traduit par « {word} » ?", "Explique-moi le choix de « {word} »."],
     "format": {

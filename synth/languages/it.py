@@ -25,7 +25,7 @@ REVISIONS = {
                      "Puoi riformularla in modo che contenga «{word}»?"],
     "avoid_word": ["Non usare la parola «{word}»: trova un altro modo per dirlo.", "Riformulala senza «{word}»."],
     "register": ["Rendila {value}.", "Puoi rendere la traduzione un po' {value}?"],
-    "audience": ["Adatta la traduzione per {value}.", "Riscrivila in modo che {value} la capiscano facilmente."],
+    "audience": ["Adatta la traduzione per {value}.", "Riscrivila in modo che sia facile da capire per {value}."],
     "shorten": ["Accorciala a {limit} {unit} al massimo.", "È troppo lunga: non più di {limit} {unit}, per favore."],
     "grammar": {
         "tense=past": ["Mettila al passato."],
@@ -50,7 +50,7 @@ REVISIONS = {
 
 VALUES = {
     "register": {"formal": "più formale", "informal": "più colloquiale"},
-    # plural: after "per" and as the subject of "in modo che ... la capiscano"
+    # plural, without an article: after "per"
     "audience": {"children": "bambini piccoli", "experts": "esperti del settore", "learners": "studenti di lingue"},
     "shorten": {"words": "parole", "chars": "caratteri"},
 }

@@ -30,7 +30,7 @@ REVISIONS = {
     "polish": ["Dê uma polida para soar natural.", "Dá para deixar mais fluente?"],
     "error_correction": ["Tem um erro na tradução: deveria ser “{word}”. Corrija, por favor.",
                          "Não está bem certo; aqui o termo correto é “{word}”."],
-    "explain": ["Por que você traduziu com “{word}”?", "Explique por que você escolheu “{word}”."],
+    "explain": ["Por que você usou “{word}” na tradução?", "Explique por que você escolheu “{word}”."],
     "format": {
         "numbered_list": ["Me dê três traduções alternativas em uma lista numerada."],
         "json": ["Retorne só JSON no formato {{\"translation\": \"...\"}}."],

@@ -1,19 +1,20 @@
-"""Ukrainian, addressing the assistant as "ти", with «» quotes. Names: "acc" after "на" (на англійську), "gen"
-after "з" (з англійської), "ins" (англійською: "in English"). Value forms as in ru.py."""
+"""Ukrainian, addressing the assistant as "ти", with «» quotes. Names: "acc" after "на" (на англійську), "from"
+with its preposition as it reads after a vowel ("із" before з, с, ц, ч, ш, щ: з англійської, із чеської), "ins"
+(англійською: "in English"). Value forms as in ru.py."""
 
-_NAMES = {  # nominative, accusative, genitive, instrumental (of the implied feminine "мова")
+_NAMES = {  # stems: nominative, accusative, "з" + genitive, instrumental (of the implied feminine "мова")
     "en": "англійськ", "zh": "китайськ", "de": "німецьк", "fr": "французьк", "es": "іспанськ", "ja": "японськ",
     "ru": "російськ", "it": "італійськ", "pt": "португальськ", "ko": "корейськ", "ar": "арабськ",
     "nl": "нідерландськ", "cs": "чеськ", "uk": "українськ",
 }
-NAMES = {code: {"name": stem + "а", "acc": stem + "у", "gen": stem + "ої", "ins": stem + "ою"}
-         for code, stem in _NAMES.items()}
+NAMES = {code: {"name": stem + "а", "acc": stem + "у", "from": ("із " if stem[0] in "зсцчшщ" else "з ") + stem + "ої",
+                "ins": stem + "ою"} for code, stem in _NAMES.items()}
 
 REQUESTS = [
     "Переклади {tgt[ins]}: {text}",
     "Переклади, будь ласка, це речення на {tgt[acc]}.\n\n{text}",
     "Як це буде {tgt[ins]}?\n{text}",
-    "Переклади наступний текст з {src[gen]} на {tgt[acc]}:\n{text}",
+    "Переклади {src[from]} на {tgt[acc]} такий текст:\n{text}",
     "Можеш перекласти «{text}» {tgt[ins]}?",
     "{text}\n\nПереклади текст вище {tgt[ins]}.",
 ]

@@ -16,7 +16,7 @@ REVISIONS = {
     "include_word": ["请在译文中使用“{word}”这个词。", "能改一下吗？译文里要用到“{word}”。"],
     "avoid_word": ["请不要用“{word}”这个词，换个说法。", "译文里别出现“{word}”。"],
     "register": ["请把译文改得{value}一些。", "译文能不能{value}一点？"],
-    "audience": ["请把译文改写成适合{value}阅读的版本。", "改成{value}也能轻松看懂的说法。"],
+    "audience": ["请把译文改写成适合{value}阅读的版本。", "改写一下，让{value}能轻松看懂。"],
     "shorten": ["请把译文缩短到{limit}个{unit}以内。", "太长了，控制在{limit}个{unit}以内。"],
     "grammar": {
         "tense=past": ["请把译文改成过去时。"],
