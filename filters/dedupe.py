@@ -217,8 +217,8 @@ def dedupe_stages(cfg: DedupeField, folder: str) -> tuple[list[PipelineStep], li
 
 def dedupe_documents(docs: list[Document], cfg: DedupeConfig = DedupeConfig(), tasks: int = 1,
                      folder: str | None = None) -> list[bool | str]:
-    """The three stages in this process, over `docs` split into `tasks` shards the way the reader splits its input
-    (item i to task i % tasks): per document, True when kept, else the reason. For notebooks, tests and benchmarks."""
+    """The three stages in this process, over `docs` split into `tasks` contiguous shares the way the reader splits
+    its input: per document, True when kept, else the reason. For notebooks, tests and benchmarks."""
     import contextlib
     import tempfile
 
@@ -226,14 +226,14 @@ def dedupe_documents(docs: list[Document], cfg: DedupeConfig = DedupeConfig(), t
         for i, d in enumerate(docs):
             d.metadata[POSITION] = i
         signatures, buckets, drop = dedupe_stages(cfg, work)
+        cuts = [len(docs) * rank // tasks for rank in range(tasks + 1)]
         for rank in range(tasks):
-            list(signatures[0].run(iter(docs[rank::tasks]), rank, tasks))
+            list(signatures[0].run(iter(docs[cuts[rank]:cuts[rank + 1]]), rank, tasks))
         for rank in range(tasks):
             list(buckets[0].run(None, rank, tasks))
-        verdict: list[bool | str] = [True] * len(docs)
+        verdict: list[bool | str] = []
         for rank in range(tasks):
             list(drop.run(iter(()), rank, tasks))  # loads the shard's marks
-            shard = docs[rank::tasks]
-            for j, r in zip(range(rank, len(docs), tasks), drop.filter_batch(shard) if shard else []):
-                verdict[j] = True if r is True else r[1]
+            shard = docs[cuts[rank]:cuts[rank + 1]]
+            verdict += [True if r is True else r[1] for r in (drop.filter_batch(shard) if shard else [])]
         return verdict

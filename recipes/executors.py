@@ -5,7 +5,8 @@ A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract
 are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
 forever unless the cluster kills it), so after each stage, and while waiting on Slurm, the completion markers are
 what counts: a stage that ended with tasks missing raises `StageFailed`, naming the ranks and their log files,
-and the stages after it never run (on Slurm they are cancelled).
+and the stages after it never run (on Slurm they are cancelled). A task that stopped on bad input (a `UsageError`
+naming the file and line, found in its log) raises that error instead, so the command exits 2 on every executor.
 
 Slurm runs are submitted once, as a chain of job arrays (`afterok`), held until their job ids are written to
 `WORK/slurm-jobs.json` (recipes/slurm_jobs.py): the driver only watches. Ctrl-C leaves the jobs running, and the same
@@ -18,6 +19,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -69,8 +71,27 @@ def _task_log(work: Path, stage: Stage, rank: int) -> str:
 def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
     missing = incomplete(work, stage)
     if missing:
-        raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing],
-                          cause)
+        logs = [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing]
+        bad_input = _usage_error(logs)
+        if bad_input:  # a task found bad input (a line that does not parse): exit 2, as the local executor does
+            raise UsageError(bad_input)
+        raise StageFailed(stage.name, missing, logs, cause)
+
+
+_USAGE_ERROR = re.compile(r"^redraft\.errors\.(?:UsageError|InputError|ConfigError): (.+)$", re.MULTILINE)
+
+
+def _usage_error(logs: list[str]) -> str | None:
+    """The message of a UsageError (bad input, named by file and line) that ended a failed task, from its log (a
+    Ray or Slurm task's exception reaches the driver only there)."""
+    for log in logs:
+        try:
+            text = Path(log).read_text(errors="replace")
+        except OSError:
+            continue
+        if found := _USAGE_ERROR.findall(text):
+            return found[-1]
+    return None
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:

@@ -49,13 +49,21 @@ def ensure_nonempty(data_dir: Path, schema: pa.Schema) -> None:
         pq.write_table(schema.empty_table(), data_dir / "00000.parquet")
 
 
+def _task_order(shard: Path) -> tuple[str, str]:
+    """A kept-rows file's place in input order: by task (`RANK.parquet`), then by the writer's file counter when a
+    task's rows filled several (`NNN_RANK.parquet`); task t's share precedes task t+1's in the input."""
+    counter, _, rank = shard.stem.rpartition("_")
+    return rank, counter
+
+
 def name_shards(data_dir: Path) -> str:
-    """Name the shards `train-FINGERPRINT-NNNNN.parquet` and return the glob the dataset card points at.
+    """Name the shards `train-FINGERPRINT-NNNNN.parquet` in input order and return the glob the dataset card points
+    at.
 
     `datasets` caches a local folder that has `configs` in its card by the card's config alone, not by the files, so a
     re-run with new rows would load the old ones from its cache; a content fingerprint in the pattern prevents that.
     """
-    shards = sorted(data_dir.glob("*.parquet"))
+    shards = sorted(data_dir.glob("*.parquet"), key=_task_order)
     h = hashlib.blake2b(digest_size=5)
     for f in shards:
         h.update(f.read_bytes())

@@ -2,9 +2,12 @@
 
 Both do the same four things, in this order:
 1. check the arguments and the first rows of the input, before any work or teacher call (recipes/checks.py; a
-   recipe's own fields are checked when it loads, recipes/schema.py);
+   recipe's own fields are checked when it loads, recipes/schema.py), and cut the input into the tasks' shares from
+   its metadata (`ItemReader.plan_shares`: each task reads only its share);
 2. lay the run out as a list of stages (`stages`): the first reads, counts and filters the input (and for `run`
-   synthesises the dialogues and asks the LLM judge); dedupe, when on, adds three more (filters/dedupe.py);
+   synthesises the dialogues and asks the LLM judge); dedupe, when on, adds three more (filters/dedupe.py). `run`
+   starts with a check stage (`check_stage`): each task parses its share and counts it, so a bad line stops the run
+   (exit 2) before any teacher call, and the counts give the progress lines their totals;
 3. run the stages on the recipe's executor (recipes/executors.py: local, Ray or Slurm), each as `executor.tasks`
    tasks, in the run's work folder `OUT/.redraft/work-KEY/` (`Work`);
 4. publish (recipes/publish.py): the funnel, then the output folder's files, moved into OUT.
@@ -19,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +42,7 @@ from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_rec
 from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
 from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
-from redraft.writers import CountItems, rejected_writer, rows_writer, stage_writer
+from redraft.writers import CountItems, TaskCounts, rejected_writer, rows_writer, stage_writer
 
 ItemKind = Literal["pair", "dialogue"]  # what a row holds: a parallel pair or a dialogue
 SCHEMA = {"pair": PAIR_SCHEMA, "dialogue": DIALOGUE_SCHEMA}
@@ -54,6 +56,7 @@ class Work:
         self.state = out / STATE_DIR  # the response caches, shared by every run into OUT
         self.folder = self.state / f"work-{key}"  # this run's: datatrove's logs and markers, rows between stages
         self.counts = self.folder / "counts"  # the items entering the funnel, per task
+        self.checked = self.folder / "checked"  # `run`'s check stage: the items of each task's share
         self.staging = self.folder / "staging"  # what publishing reads: data/ and rejected/
         self.rejected = self.staging / "rejected"
 
@@ -87,6 +90,13 @@ def stages(first: list, kind: ItemKind, dedupe, work: Work, tasks: int, name: st
             Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
             Stage("dedupe-buckets", buckets, tasks),
             Stage("dedupe-filter", [StageReader(str(rows)), drop, kept], tasks)]
+
+
+def check_stage(reader: ItemReader, work: Work, tasks: int) -> Stage:
+    """Before any teacher call: each task parses its share of the input and counts its items (`work.checked`), so a
+    bad line stops the run with nothing paid, at the cost of reading the input twice (once here, once to synthesise).
+    A Hub dataset is not read twice: it has no check stage, and its bad rows stop the synthesis stage."""
+    return Stage("check", [reader, CountItems(work.checked)], tasks)
 
 
 def _run_and_count(run: list[Stage], kind: ItemKind, work: Work, executor: ExecutorConfig,
@@ -160,10 +170,6 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     reader = ItemReader(_absolute(src.path), src.format, src.src_lang, src.tgt_lang, _absolute(src.target_path),
                         src.source_column, src.target_column, src.split, src.limit)
     checked_sample(reader, src.path)
-    # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
-    # count gives the progress display its ETA and projected cost.
-    expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit))
-                                                    // r.executor.tasks)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
     dialogue_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
     judge = resolve_judge(r.judge, r)
@@ -171,14 +177,17 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 
     out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
     work = Work(out, _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])).start(fresh)
+    reader.plan_shares(r.executor.tasks, cache=work.folder)
+    checked = reader.format != "hf"
     judged = [JudgeDialogues(judge, str(work.state), workers=r.executor.workers, wait=wait)] if judge else []
     first = [reader, CountItems(work.counts),
              *_with_rejects(pair_filters, work.rejected, "a", "pair"),
-             SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA), expected,
-                                 wait),
+             SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA),
+                                 TaskCounts(work.checked) if checked else None, wait),
              *_with_rejects(dialogue_filters + judged, work.rejected, "b", "dialogue")]
     keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
-    run = stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
+    run = [check_stage(reader, work, r.executor.tasks)] if checked else []
+    run += stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
     try:
         stats = _run_and_count(run, "dialogue", work, r.executor, keys)
     except Exception as e:
@@ -230,6 +239,7 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
         record["read"] = read
     description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
     work = Work(out_dir, _work_key(description + executor.model_dump_json(), [rows])).start(fresh)
+    reader.plan_shares(executor.tasks)  # no check stage: nothing is paid, and a bad line in a task fails the run
     judged = [JudgeDialogues(judge, str(work.state), workers=executor.workers)] if judge else []
     first = [reader, CountItems(work.counts), *_with_rejects(steps + judged, work.rejected, "a", kind)]
     keys = [judge.teacher.api_key_env] if judge and judge.teacher.api_key_env else []

@@ -9,8 +9,10 @@ to name the line of the fault.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import ijson
 
@@ -38,12 +40,13 @@ class RowPlace:
         return self._shown
 
 
-def json_array_rows(path: Path) -> Iterator[tuple[dict, RowPlace]]:
-    """The objects of a file holding one JSON array, each with where it starts (`row N, line L` once shown)."""
+def json_array_rows(path: Path, stream: BinaryIO | None = None) -> Iterator[tuple[dict, RowPlace]]:
+    """The objects of a file holding one JSON array, each with where it starts (`row N, line L` once shown).
+    `stream`: the file, opened already (read from its start)."""
     rows = ijson.sendable_list()
     parser = ijson.items_coro(rows, "item", use_float=True)
     n = 0
-    with open(path, "rb") as f:
+    with open(path, "rb") if stream is None else contextlib.nullcontext(stream) as f:
         chunk = f.read(CHUNK).removeprefix(b"\xef\xbb\xbf")
         while True:
             failed = False

@@ -1,6 +1,6 @@
 """The steps that write what a run's stages produce under `OUT/.redraft/work-KEY/`: kept rows, rows handed from one
 stage to the next, rejected rows (with status and reason; the rows themselves are redraft/types.py's), and the count
-of items entering the funnel."""
+of items entering the funnel (or a check stage: `TaskCounts` reads a task's count back in a later stage)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,15 @@ class CountItems(PipelineStep):
             yield doc
         Path(self.folder).mkdir(parents=True, exist_ok=True)
         (Path(self.folder) / f"{rank:05d}.json").write_text(json.dumps({"input": n}))
+
+
+class TaskCounts:
+    """What `CountItems` wrote into `folder`, read back by a task of a later stage: `counts(rank)`, that task's count
+    (None when there is none)."""
+
+    def __init__(self, folder: Path):
+        self.folder = str(folder)
+
+    def __call__(self, rank: int) -> int | None:
+        path = Path(self.folder) / f"{rank:05d}.json"
+        return json.loads(path.read_text())["input"] if path.exists() else None

@@ -67,13 +67,14 @@ async def synthesize_dialogue(pair: ParallelPair, *, seed: int, synth, mix: dict
 
 class SynthesizeDialogues(TeacherStep):
     """Pairs in, dialogues out, in input order; a pair whose calls fail for good is rejected as `failed` with the
-    reason. `rejected`: the writer of rejected pairs; `expected_items`: this task's pairs, for the progress line."""
+    reason. `rejected`: the writer of rejected pairs; `expected_items`: this task's pairs (a number, or a function of
+    the task's rank), for the progress line."""
 
     name = "🗣 synthesize dialogues"
     type = "✍️ - SYNTH"
     label, cache_file = "synth", "responses"
 
-    def __init__(self, recipe, state_dir: str, rejected=None, expected_items: int | None = None, wait: bool = True):
+    def __init__(self, recipe, state_dir: str, rejected=None, expected_items=None, wait: bool = True):
         s = recipe.synth
         teachers = {"assistant": recipe.teacher, **({"user": recipe.user_teacher} if recipe.user_teacher else {})}
         super().__init__(teachers, state_dir, max_cost=s.max_cost, max_tokens=s.max_tokens,

@@ -213,13 +213,14 @@ class TeacherStep(PipelineStep):
 
     def __init__(self, teachers: dict[str, TeacherConfig], state_dir: str, *, max_cost: float | None = None,
                  max_tokens: int | None = None, max_in_flight: int | None = None,
-                 fail_fast_after: int = FAIL_FAST_AFTER, expected_items: int | None = None, workers: int = 1,
+                 fail_fast_after: int = FAIL_FAST_AFTER, expected_items=None, workers: int = 1,
                  exclusion_writer=None, wait: bool = True):
         super().__init__()
         self.teachers, self.state_dir = teachers, str(state_dir)
         self.max_cost, self.max_tokens = max_cost, max_tokens
         self.max_in_flight, self.fail_fast_after = max_in_flight, fail_fast_after
-        self.expected_items = expected_items  # this task's share: the progress line's total
+        # this task's share, the progress line's total: a number, or a function of the task's rank
+        self.expected_items = expected_items
         self.workers = workers  # processes running the step at once: they share each teacher's limits
         self.exclusion_writer = exclusion_writer  # where rejected documents go
         self.wait = wait  # False: with batch teachers, stop (BatchesPending) rather than wait on a running batch
@@ -310,7 +311,8 @@ class TeacherSession:
         first = next(iter(configs.values()))
         self.max_in_flight = step.max_in_flight or (BATCH_WINDOW if batch else 4 * (
             first.batch_size if first.provider == "embedded" else first.max_concurrency))
-        self.progress = Progress(step.expected_items, self.budget,
+        expected = step.expected_items(rank) if callable(step.expected_items) else step.expected_items
+        self.progress = Progress(expected, self.budget,
                                  f"{step.label} {rank}" if world_size > 1 else step.label, position=rank % at_once)
         self.failing = FailFast(step.fail_fast_after)
         self.rejected = None  # the step's exclusion writer, once opened

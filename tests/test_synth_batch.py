@@ -54,7 +54,9 @@ def pairs_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("pairs") / "pairs.tsv"
     lines = [f"我们第{i}次一起去上海。\tThis is our trip number {i} to Shanghai." for i in range(N_PAIRS)]
     lines[11] = "POISON 句子。\tA poisoned sentence that the server always refuses."
-    lines[23] = lines[5]  # a duplicate pair: its requests are asked once
+    # a duplicate pair: its requests are asked once (both in the first task's share when 2 tasks read contiguous halves;
+    # across tasks running at once each task would submit its own line)
+    lines[13] = lines[5]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
