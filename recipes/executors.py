@@ -8,9 +8,10 @@ what counts: a stage that ended with tasks missing raises `StageFailed`, naming 
 and the stages after it never run (on Slurm they are cancelled). A task that stopped on bad input (a `UsageError`
 naming the file and line, found in its log) raises that error instead, so the command exits 2 on every executor.
 
-Slurm runs are submitted once, as a chain of job arrays (`afterok`), and their job ids written to
-`WORK/slurm-jobs.json`: the driver only watches. Ctrl-C leaves the jobs running, and the same command run again
-re-attaches to them instead of submitting twice; once they are gone, it submits the tasks still missing.
+Slurm runs are submitted once, as a chain of job arrays (`afterok`), held until their job ids are written to
+`WORK/slurm-jobs.json` (recipes/slurm_jobs.py): the driver only watches. Ctrl-C leaves the jobs running, and the same
+command run again re-attaches to them instead of submitting twice; once they are gone, it submits the tasks still
+missing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redraft.errors import UsageError
+from redraft.recipes import slurm_jobs
 from redraft.recipes.schema import ExecutorConfig
 from redraft.synth.errors import BatchesPending
 
@@ -315,7 +317,7 @@ def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, s
         ex = cls(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks), time=s.time,
                  partition=partition, cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
                  qos=s.qos, venv_path=s.venv_path, condaenv=s.condaenv, env_command=_env_command(cfg),
-                 sbatch_args=dict(s.sbatch_args), job_name=f"{s.job_name}-{stage.name}",
+                 sbatch_args={**s.sbatch_args, **slurm_jobs.HOLD}, job_name=f"{s.job_name}-{stage.name}",
                  logging_dir=str(logs_dir(work, stage)), slurm_logs_folder=str(logs_dir(work, stage) / "slurm"),
                  depends=previous, requeue=False, mail_type="NONE")
         executors.append(ex)
@@ -344,14 +346,21 @@ def _run_slurm(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     if shutil.which("sbatch") is None or shutil.which("squeue") is None:
         raise UsageError("executor.kind: slurm needs Slurm's `sbatch` and `squeue` on PATH: run on a login node of "
                          "the cluster, or set executor.kind to local or ray")
-    jobs_file = work / "slurm-jobs.json"
-    jobs = json.loads(jobs_file.read_text()) if jobs_file.exists() else {}
+    jobs = slurm_jobs.recorded_jobs(work)
     live = _live_jobs()
     if jobs and any(j in live for j in jobs.values()):
-        print(f"re-attaching to Slurm jobs {' '.join(jobs.values())} (listed in {jobs_file})", file=sys.stderr)
+        print(f"re-attaching to Slurm jobs {' '.join(jobs.values())} (listed in {work / slurm_jobs.JOBS_FILE})",
+              file=sys.stderr)
+        slurm_jobs.release(work)  # a run killed between recording and releasing them left them held
     elif any(incomplete(work, stage) for stage in stages):
+        abandoned = slurm_jobs.abandoned_jobs(work.parent)
+        if abandoned:  # held since a run was killed before releasing them: none of their tasks started
+            print(f"cancelling Slurm jobs {' '.join(abandoned)}, submitted held by a run killed before it "
+                  "released them", file=sys.stderr)
+            slurm_jobs.cancel(abandoned)
         jobs = _submit(stages, cfg, work)
-        jobs_file.write_text(json.dumps(jobs))
+        slurm_jobs.record_jobs(work, jobs)
+        slurm_jobs.release(work)
         print(f"submitted Slurm jobs {' '.join(j for j in jobs.values() if j != '-1')}; Ctrl-C leaves them running, "
               "and the same command re-attaches", file=sys.stderr)
     with _StageProgress(stages, work) as progress:
