@@ -1,3 +1,4 @@
+import itertools
 import os
 from pathlib import Path
 
@@ -25,6 +26,52 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A live S3 server on loopback (moto's, tests/s3_server.py) for the session, reached through the environment.
+
+    AWS_ENDPOINT_URL, dummy AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION are set in os.environ while
+    it runs, so s3fs in this process and every subprocess (redraft CLI runs, Slurm jobs) reach it; Ray workers get
+    `s3.env()` in their runtime_env. Skips without moto[server] and s3fs (pip install -e ".[test]").
+    """
+    pytest.importorskip("moto.server", reason='needs moto[server] (pip install -e ".[test]")')
+    s3fs = pytest.importorskip("s3fs", reason='needs s3fs (pip install -e ".[test]")')
+    import s3_server
+
+    server = s3_server.start()
+    saved = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        yield server
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+
+
+_bucket_numbers = itertools.count()
+
+
+@pytest.fixture
+def s3_bucket(s3, request) -> str:
+    """A fresh, empty bucket on the session's S3 server, as "s3://NAME"; emptied and removed after the test."""
+    import re
+
+    import s3fs
+
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{stem}-{next(_bucket_numbers)}"
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs.mkdir(name)
+    yield f"s3://{name}"
+    fs.rm(name, recursive=True)
 
 
 @pytest.fixture(scope="session")
