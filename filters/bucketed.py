@@ -22,6 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from redraft.storage import location
+
 MAGIC = b"RDBUCKT1"
 _HEAD = struct.Struct("<8sII")
 _NAME = 16
@@ -37,7 +39,7 @@ class BucketedWriter:
     def __init__(self, path: str | Path, sections: dict[str, np.dtype], buckets: int, buffer_bytes: int = 16 << 20):
         if any(len(name.encode()) > _NAME for name in sections):
             raise ValueError(f"section names are at most {_NAME} bytes: {list(sections)}")
-        self.path, self.sections, self.buckets, self.buffer_bytes = Path(path), dict(sections), buckets, buffer_bytes
+        self.path, self.sections, self.buckets, self.buffer_bytes = location(path), dict(sections), buckets, buffer_bytes
         self.pending: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {name: [] for name in sections}
         self.pending_bytes = 0
         self.spill: BinaryIO | None = None
@@ -63,15 +65,17 @@ class BucketedWriter:
         start = _HEAD.size + _NAME * len(names) + 8 * len(names) * (b + 1)
         ends = start + np.concatenate(([0], np.cumsum(sizes.reshape(-1))))
         index = np.array([ends[i * b:(i + 1) * b + 1] for i in range(len(names))], "<u8").reshape(len(names), b + 1)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        local = isinstance(self.path, Path)  # on an object store, the object appears whole when it is closed
+        tmp = self.path.with_name(self.path.name + ".tmp") if local else self.path
+        with tmp.open("wb") as f:
             f.write(_HEAD.pack(MAGIC, len(names), b))
             f.write(b"".join(name.encode().ljust(_NAME, b"\0") for name in names))
             f.write(index.tobytes())
             for source, start, end in _coalesce((source, run[name][bucket], run[name][bucket + 1])
                                                 for name in names for bucket in range(b) for source, run in self.runs):
                 _copy(source, start, end, f)
-        os.replace(tmp, self.path)
+        if local:
+            os.replace(tmp, self.path)
         self._discard()
 
     def _flush_run(self, to_spill: bool) -> None:

@@ -32,6 +32,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.batching import batched
 
 from redraft.errors import UsageError
+from redraft.storage import location
 from redraft.types import POSITION
 
 from .bucketed import BucketedWriter, read_bucket
@@ -90,7 +91,7 @@ def read_buckets(folder: Path, kind: str, dtype: np.dtype, bucket: int, world_si
     """Bucket `bucket` of section `kind` from the file of every task in `folder`: one byte range of each."""
     parts = []
     for task in range(world_size):
-        with open(folder / f"{task:05d}.bin", "rb") as f:
+        with (folder / f"{task:05d}.bin").open("rb") as f:
             parts.append(read_bucket(f, kind, bucket, dtype))
     return np.concatenate(parts) if parts else np.empty(0, dtype)
 
@@ -108,7 +109,7 @@ class DedupeSignatures(PipelineStep):
             make_lsh(cfg)  # bad settings fail before any task starts
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        folder = Path(self.folder) / "signatures"
+        folder = location(self.folder) / "signatures"
         folder.mkdir(parents=True, exist_ok=True)
         lsh = make_lsh(self.cfg) if self.cfg.near else None
         # written whole by rename at the end, also without input, so a re-run after a crash rewrites it
@@ -144,7 +145,7 @@ class DedupeBuckets(PipelineStep):
         self.cfg, self.folder = cfg, str(folder)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        folder = Path(self.folder)
+        folder = location(self.folder)
         signatures = signature_sections(self.cfg)
         marked: dict[str, np.ndarray] = {}
         if self.cfg.exact:
@@ -185,7 +186,7 @@ class DedupeFilter(BaseFilter):
         self.exact = self.near = np.empty(0, np.uint64)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        marked = Path(self.folder) / "marked"
+        marked = location(self.folder) / "marked"
         self.exact = np.unique(read_buckets(marked, "exact", MARKED, rank, world_size))
         self.near = np.unique(read_buckets(marked, "near", MARKED, rank, world_size))
         yield from super().run(data, rank, world_size)

@@ -13,12 +13,13 @@ from pathlib import Path
 import polars as pl
 
 from redraft.output import check_not_publishing
+from redraft.storage import check_reachable, location
 
 ROW_SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
 def row_files(path: Path) -> list[Path]:
-    path = Path(path)
+    path = location(path)
     if path.is_file():
         return [path]
     root = path
@@ -29,6 +30,10 @@ def row_files(path: Path) -> list[Path]:
 
 
 def scan(files: list[Path]) -> pl.LazyFrame:
+    if any(not isinstance(f, Path) for f in files):  # on an object store: read through fsspec
+        frames = [(pl.read_parquet if f.suffix == ".parquet" else pl.read_ndjson)(f.read_bytes()).lazy()
+                  for f in files]
+        return pl.concat(frames, how="diagonal_relaxed") if frames else scan([])
     parquet = [str(f) for f in files if f.suffix == ".parquet"]
     frames = [pl.scan_parquet(parquet)] if parquet else []
     frames += [pl.scan_ndjson(str(f)) for f in files if f.suffix in (".jsonl", ".json")]
@@ -39,7 +44,7 @@ def scan(files: list[Path]) -> pl.LazyFrame:
 
 def read_funnel(path: Path, kept: int) -> dict:
     """stats.json when the folder has one; else input = kept + rejected rows, reasons from rejected/."""
-    path = Path(path)
+    path = location(path)
     if path.is_dir() and (path / "stats.json").is_file():
         return json.loads((path / "stats.json").read_text())
     stats = {"input": kept, "kept": kept, "dropped": {}, "failed": {}}
@@ -55,7 +60,7 @@ def read_funnel(path: Path, kept: int) -> dict:
 def summarize(rows_dir_or_files) -> dict:
     """The funnel plus summaries of the kept rows: counts by language pair, revision kind and number of turns,
     and source/reference length quantiles (characters)."""
-    files = row_files(rows_dir_or_files) if not isinstance(rows_dir_or_files, list) else list(map(Path, rows_dir_or_files))
+    files = row_files(rows_dir_or_files) if not isinstance(rows_dir_or_files, list) else list(map(location, rows_dir_or_files))
     rows = scan(files)
     kept = rows.select(pl.len()).collect().item()
     stats = read_funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
@@ -147,7 +152,8 @@ def print_report(input_path: str, plots: str | None = None) -> int:
     (never into INPUT unless asked: stats only reads)."""
     from redraft.errors import UsageError
 
-    path = Path(input_path)
+    check_reachable(str(input_path))
+    path = location(input_path)
     if not path.exists():
         raise UsageError(f"{input_path}: no such file or folder")
     if not row_files(path) and not (path / "stats.json").is_file():

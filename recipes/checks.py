@@ -15,12 +15,14 @@ from redraft.errors import InputError, UsageError
 from redraft.filters.language_codes import language_id_is_off, language_pair
 from redraft.hub import is_hub_id
 from redraft.output import check_output_dir
+from redraft.storage import check_reachable, is_url, location
 
 
 def check_curation(input_path: str, out: str | Path, langs: str | None) -> tuple[str | None, str | None]:
     """`curate`'s arguments, checked in the order a user fixes them; returns the language pair (None, None when
     not given)."""
-    if not Path(input_path).exists() and not is_hub_id(str(input_path)):
+    check_reachable(str(input_path))
+    if not location(input_path).exists() and (is_url(input_path) or not is_hub_id(str(input_path))):
         raise UsageError(f"{input_path}: no such file or folder")
     pair = language_pair(langs) if langs else (None, None)
     check_output_dir(out, [input_path])

@@ -33,6 +33,7 @@ from pathlib import Path
 from redraft.errors import UsageError
 from redraft.recipes import slurm_jobs
 from redraft.recipes.schema import ExecutorConfig
+from redraft.storage import location, storage_env_names
 from redraft.synth.errors import BatchesPending
 
 
@@ -86,7 +87,7 @@ def _usage_error(logs: list[str]) -> str | None:
     Ray or Slurm task's exception reaches the driver only there)."""
     for log in logs:
         try:
-            text = Path(log).read_text(errors="replace")
+            text = location(log).read_text(errors="replace")
         except OSError:
             continue
         if found := _USAGE_ERROR.findall(text):
@@ -182,7 +183,7 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
     # A worker reads a key from its node's environment (`NAME=... ray start`) or from the file `NAME_FILE` names
     # (synth/openai_teacher.py `key_from_environment`): only that path goes from here.
     names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE",
-             *(f"{name}_FILE" for name in env_names))
+             *(f"{name}_FILE" for name in env_names), *storage_env_names())
     env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
@@ -332,7 +333,7 @@ def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, s
 
 def _slurm_log(work: Path, stage: Stage, job: str, rank: int) -> str:
     """The task's own log when it started, else the Slurm output file of its array task."""
-    task_log = Path(_task_log(work, stage, rank))
+    task_log = location(_task_log(work, stage, rank))
     if task_log.exists():
         return str(task_log)
     try:

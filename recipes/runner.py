@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +39,7 @@ from redraft.recipes.checks import check_curation, checked_sample
 from redraft.recipes.executors import Stage, StageFailed, run_stages
 from redraft.recipes.publish import count_funnel, ensure_nonempty, publish_dataset
 from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_recipe, resolve_path
+from redraft.storage import absolute, is_url, location, remove
 from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
 from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
@@ -59,6 +60,7 @@ class Work:
         self.checked = self.folder / "checked"  # `run`'s check stage: the items of each task's share
         self.staging = self.folder / "staging"  # what publishing reads: data/ and rejected/
         self.rejected = self.staging / "rejected"
+        self.scratch = None  # OUT on an object store: the local copy publishing assembles (`_run_and_count`)
 
     def start(self, fresh: bool) -> "Work":
         """Claim OUT (completing a publish a kill interrupted); `fresh`: forget the caches and earlier work."""
@@ -72,8 +74,8 @@ class Work:
     def forget_others(self) -> None:
         """Earlier runs' work folders, once this one is published; the response caches stay."""
         for old in self.state.glob("work-*"):
-            if old != self.folder:
-                shutil.rmtree(old, ignore_errors=True)
+            if old.name != self.folder.name:
+                remove(old)
 
 
 def stages(first: list, kind: ItemKind, dedupe, work: Work, tasks: int, name: str) -> list[Stage]:
@@ -100,12 +102,22 @@ def check_stage(reader: ItemReader, work: Work, tasks: int) -> Stage:
 
 
 def _run_and_count(run: list[Stage], kind: ItemKind, work: Work, executor: ExecutorConfig,
-                   env_names: list[str]) -> dict:
-    """Run the stages, then count the funnel (stats.json) from what they left in the staging folder."""
+                   env_names: list[str]) -> tuple[dict, Path]:
+    """Run the stages, then count the funnel (stats.json) from what they left in the staging folder; returns it and
+    the staging folder, on this machine (a copy of it when OUT is on an object store: publishing assembles the card,
+    plots and exports here, then uploads them)."""
     run_stages(run, executor, work.folder, env_names)
-    ensure_nonempty(work.staging / "data", SCHEMA[kind])
-    work.rejected.mkdir(parents=True, exist_ok=True)
-    return count_funnel(work.counts, work.staging / "data", work.rejected)
+    staging, counts = work.staging, work.counts
+    if not isinstance(work.out, Path):
+        work.scratch = tempfile.TemporaryDirectory(prefix="redraft-publish-")
+        staging, counts = Path(work.scratch.name) / "staging", Path(work.scratch.name) / "counts"
+        for remote, local in ((work.staging, staging), (work.counts, counts)):
+            local.mkdir()
+            if remote.exists():
+                remote.fs.get(remote.path + "/", f"{local}/", recursive=True)
+    ensure_nonempty(staging / "data", SCHEMA[kind])
+    (staging / "rejected").mkdir(parents=True, exist_ok=True)
+    return count_funnel(counts, staging / "data", staging / "rejected"), staging
 
 
 def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: ItemKind) -> list:
@@ -117,16 +129,17 @@ def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: ItemKind) -> 
 def _work_key(description: str, inputs: list[str]) -> str:
     h = hashlib.sha256(description.encode())
     for p in inputs:
-        for f in sorted(Path(p).rglob("*")) if Path(p).is_dir() else [Path(p)]:
+        p = location(p)
+        for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
             if f.is_file():
                 st = f.stat()
-                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+                h.update(f"{f}:{st.st_size}:{st.st_mtime}".encode())
     return h.hexdigest()[:16]
 
 
 def _source_path(path: str | None, recipe_file: Path) -> str | None:
     """Relative paths are read from the working directory, or else beside the recipe file."""
-    if path is None or Path(path).is_absolute() or Path(path).exists():
+    if path is None or is_url(path) or Path(path).is_absolute() or Path(path).exists():
         return path
     beside = recipe_file.parent / path
     return str(beside) if beside.exists() else path
@@ -134,7 +147,7 @@ def _source_path(path: str | None, recipe_file: Path) -> str | None:
 
 def _absolute(path: str | None) -> str | None:
     """A local input path as seen from any task's working folder; a Hub dataset id as it is."""
-    return str(Path(path).absolute()) if path and Path(path).exists() else path
+    return str(Path(path).absolute()) if path and not is_url(path) and Path(path).exists() else path
 
 
 def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = None,
@@ -175,7 +188,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     judge = resolve_judge(r.judge, r)
     recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))
 
-    out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
+    out = absolute(r.output.path)  # tasks on other nodes, or in Ray's working folder, read and write it
     work = Work(out, _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])).start(fresh)
     reader.plan_shares(r.executor.tasks, cache=work.folder)
     checked = reader.format != "hf"
@@ -189,14 +202,14 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     run = [check_stage(reader, work, r.executor.tasks)] if checked else []
     run += stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
     try:
-        stats = _run_and_count(run, "dialogue", work, r.executor, keys)
+        stats, staging = _run_and_count(run, "dialogue", work, r.executor, keys)
     except Exception as e:
         batches = [] if wait else recorded_batches(work.state)
         if not batches or not isinstance(e, BatchesPending | StageFailed):  # on Ray and Slurm: a task that failed
             raise
         raise BatchesPending(f"{describe(batches)} at the Batch API; run the same command again to collect them "
                              f"(nothing was published)") from e
-    publish_dataset(work.staging, out, stats, title=r.name, kind="dialogue", languages=[src.src_lang, src.tgt_lang],
+    publish_dataset(staging, out, stats, title=r.name, kind="dialogue", languages=[src.src_lang, src.tgt_lang],
                     record=recipe_yaml, license=r.output.license, formats=r.output.formats)
     work.forget_others()
     return out
@@ -205,7 +218,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 def cancel_recipe_batches(recipe: str, overrides: list[str] = (), output: str | None = None) -> list[str]:
     """`redraft run --cancel-batches`: cancel the batches a run into the recipe's output folder left at the Batch API;
     a line per batch."""
-    state = Path(prepare_recipe(recipe, overrides, output).output.path).absolute() / STATE_DIR
+    state = absolute(prepare_recipe(recipe, overrides, output).output.path) / STATE_DIR
     return cancel_batches(state) or [f"no batches recorded in {state}"]
 
 
@@ -227,7 +240,7 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     if judge and kind == "pair":
         raise UsageError(f"{input_path}: the judge scores dialogues, and this input holds parallel pairs")
 
-    out_dir = Path(out).absolute()
+    out_dir = absolute(out)
     # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
     record = {"command": "dedupe" if not filters and not judge else "filter", "input": portable_path(rows),
               "langs": f"{src_lang}-{tgt_lang}",
@@ -244,8 +257,8 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     first = [reader, CountItems(work.counts), *_with_rejects(steps + judged, work.rejected, "a", kind)]
     keys = [judge.teacher.api_key_env] if judge and judge.teacher.api_key_env else []
     run = stages(first, kind, dedupe, work, executor.tasks, "filter" if record["command"] == "filter" else "read")
-    stats = _run_and_count(run, kind, work, executor, keys)
-    publish_dataset(work.staging, out_dir, stats, title=title or out_dir.name, kind=kind,
+    stats, staging = _run_and_count(run, kind, work, executor, keys)
+    publish_dataset(staging, out_dir, stats, title=title or out_dir.name, kind=kind,
                     languages=[lang for lang in (src_lang, tgt_lang) if lang], record=description)
     work.forget_others()
     return out_dir

@@ -16,6 +16,7 @@ from redraft.config_file import ConfigSource, parse_override
 from redraft.errors import ConfigError, UsageError
 from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
+from redraft.storage import check_reachable, check_storage_options, use_storage_options
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
 
@@ -154,6 +155,18 @@ class Recipe(BaseModel):
     judge: JudgeConfig | None = None  # an LLM judge scores the dialogues (filters/judge.py); none by default
     output: OutputConfig
     executor: ExecutorConfig = ExecutorConfig()
+    # fsspec options for the recipe's URLs (`endpoint_url`, `client_kwargs: {region_name: ...}`, `anon`); never a
+    # secret: credentials come from the storage system's environment (redraft/storage.py)
+    storage_options: dict = {}
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_secret(cls, options: dict) -> dict:
+        try:
+            check_storage_options(options, "storage_options")
+        except UsageError as e:
+            raise ValueError(str(e).removeprefix("storage_options.")) from None
+        return options
 
     @model_validator(mode="after")
     def _judge_teacher_exists(self):
@@ -188,6 +201,12 @@ def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
     """Read, override and validate a recipe; raise ConfigError naming the field path and the file line."""
     source = ConfigSource.read(resolve_path(name_or_path), "a recipe is a YAML mapping of fields").set(overrides)
     recipe = source.validate(Recipe, "recipe")
+    use_storage_options(recipe.storage_options,
+                        [recipe.source.path, recipe.source.target_path, recipe.output.path])
+    try:
+        check_reachable(recipe.source.path or "")
+    except UsageError as e:
+        raise ConfigError(f"invalid recipe\n  {source.origin('source.path')}: source.path: {e}") from None
     try:
         check_output_dir(recipe.output.path, [recipe.source.path, recipe.source.target_path])
     except UsageError as e:

@@ -9,6 +9,7 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+from redraft.storage import location
 from redraft.errors import UsageError
 
 EPILOG = """examples:
@@ -239,7 +240,7 @@ def _judge_from_flags(a):
 
 
 def _print_funnel(out: Path) -> int:
-    stats = json.loads((Path(out) / "stats.json").read_text())
+    stats = json.loads((location(out) / "stats.json").read_text())
     print(f"input {stats['input']}")
     for status in ("dropped", "failed"):
         for reason, n in stats[status].items():

@@ -11,7 +11,6 @@ converted, so a bad row leaves nothing half-written. A folder is an output folde
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import yaml
 
 from redraft.chat_formats import CHAT_FORMATS, METADATA_COLUMNS, SHAREGPT_COLUMN, from_messages
 from redraft.errors import UsageError
+from redraft.storage import absolute, check_reachable, is_url, location, remove
 from redraft.output import STATE_DIR, check_output_dir, claim_output_dir, publish
 from redraft.readers import ItemReader, rows_path
 from redraft.types import DIALOGUE_SCHEMA, document_to_row, is_dialogue
@@ -100,7 +100,7 @@ def _write_parquet(rows: Iterable[dict], path: Path, fmt: str) -> int:
     import pyarrow.parquet as pq
 
     schema, n, batch = parquet_schema(fmt), 0, []
-    with pq.ParquetWriter(path, schema) as writer:
+    with path.open("wb") as f, pq.ParquetWriter(f, schema) as writer:
         for n, row in enumerate(rows, 1):
             batch.append(row)
             if len(batch) == PARQUET_BATCH:
@@ -112,37 +112,40 @@ def _write_parquet(rows: Iterable[dict], path: Path, fmt: str) -> int:
 
 
 def write_rows(rows: Iterable[dict], path: Path, fmt: str) -> int:
-    """Write rows in `fmt` as a JSON array, JSONL or parquet (by suffix) into a temporary file renamed at the end."""
+    """Write rows in `fmt` as a JSON array, JSONL or parquet (by suffix) into a temporary file renamed at the end
+    (on an object store: the object, which appears whole when it is closed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.tmp") if isinstance(path, Path) else path
     n = 0
     try:
         if path.suffix == ".parquet":
             n = _write_parquet(rows, tmp, fmt)
         else:
             array = path.suffix == ".json"
-            with open(tmp, "w", encoding="utf-8") as f:
+            with tmp.open("w", encoding="utf-8") as f:
                 f.write("[" if array else "")
                 for n, row in enumerate(rows, 1):
                     sep = ("\n" if n == 1 else ",\n") if array else ""
                     f.write(sep + json.dumps(row, ensure_ascii=False) + ("" if array else "\n"))
                 f.write("\n]\n" if array else "")
-        tmp.replace(path)
+        if tmp != path:
+            tmp.replace(path)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp != path:
+            tmp.unlink(missing_ok=True)
     return n
 
 
 def dataset_name(input_path: str) -> str:
     """The name an export goes by in `dataset_info.json`: the recipe's name, else the input folder's."""
-    p = Path(input_path)
+    p = location(input_path)
     folder = p.parent if p.name == "data" or p.is_file() else p
     recipe = folder / "recipe.yaml"
     if recipe.is_file():
         name = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("name")
         if isinstance(name, str) and name:
             return name
-    return folder.resolve().name or "redraft"
+    return (folder.resolve() if isinstance(folder, Path) else folder).name or "redraft"
 
 
 def write_folder(rows: Iterable[dict], folder: Path, fmt: str, name: str) -> tuple[Path, int]:
@@ -158,7 +161,8 @@ def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, 
     file by suffix, else a folder, which is published as an output folder: redraft's own, replaced atomically).
     Returns the file written and the number of rows. `read`: ItemReader options for the input (`chat_format`,
     `messages_column`)."""
-    out = Path(out)
+    check_reachable(str(out))
+    out = absolute(out) if is_url(out) else Path(out)
     rows = converted_rows(rows_path(input_path), fmt, **read)
     if out.suffix in FILE_SUFFIXES:
         return out, write_rows(rows, out, fmt)
@@ -168,11 +172,11 @@ def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, 
     created, claimed = not out.exists(), (out / STATE_DIR).is_dir()
     staging = claim_output_dir(out) / "export"
     try:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove(staging)
         _, n = write_folder(rows, staging, fmt, name or dataset_name(input_path))
     except BaseException:  # a bad row: the folder stays as it was
-        shutil.rmtree(staging if claimed else out / STATE_DIR, ignore_errors=True)
-        if created:
+        remove(staging if claimed else out / STATE_DIR)
+        if created and isinstance(out, Path):
             out.rmdir()
         raise
     publish(staging, out, EXPORT_PARTS)

@@ -23,7 +23,7 @@ CHUNK = 1 << 16  # bytes fed to the parser at a time (characters, reading line b
 
 def is_json_array(path: Path) -> bool:
     """Whether a .json file holds one array (FastChat, LLaMA-Factory) rather than one object a line."""
-    with open(path, "rb") as f:
+    with path.open("rb") as f:
         return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
 
 
@@ -46,7 +46,7 @@ def json_array_rows(path: Path, stream: BinaryIO | None = None) -> Iterator[tupl
     rows = ijson.sendable_list()
     parser = ijson.items_coro(rows, "item", use_float=True)
     n = 0
-    with open(path, "rb") if stream is None else contextlib.nullcontext(stream) as f:
+    with path.open("rb") if stream is None else contextlib.nullcontext(stream) as f:
         chunk = f.read(CHUNK).removeprefix(b"\xef\xbb\xbf")
         while True:
             failed = False
@@ -80,7 +80,7 @@ def _rows_by_line(path: Path) -> Iterator[tuple[dict, str]]:
     events = ijson.sendable_list()
     parser = ijson.parse_coro(events, use_float=True)
     n, line, row, where, closed = 0, 1, None, "", False
-    with open(path, encoding="utf-8-sig", newline="\n") as f:
+    with path.open(encoding="utf-8-sig", newline="\n") as f:
         while True:
             try:
                 chunk = f.readline(CHUNK)

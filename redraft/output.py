@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import uuid
 from pathlib import Path
 
 from redraft.chat_formats import CHAT_FORMATS
 from redraft.errors import UsageError
+from redraft.storage import check_reachable, is_url, location, move, remove, write_bytes_atomically
 
 STATE_DIR = ".redraft"
 MANIFEST = "manifest.json"  # under STATE_DIR: {"format": 1, "parts": [...], "files": [...]}
@@ -43,6 +44,10 @@ def check_output_dir(out: str | Path, inputs: list[str | Path | None] = ()) -> N
     """Before any work: OUT must be a folder redraft can write, apart from its inputs (an output inside an input
     folder would be read back as input on the next run; an input inside OUT would be replaced by the output), and
     empty or redraft's own."""
+    if is_url(out):  # an object store: the bucket is there and the credentials reach it; no folders to nest
+        check_reachable(str(out))
+        check_owned(location(out))
+        return
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder; give a folder for the output")
@@ -64,7 +69,7 @@ def check_output_dir(out: str | Path, inputs: list[str | Path | None] = ()) -> N
 
 def check_owned(out: Path) -> None:
     """OUT is empty or redraft's: it has `.redraft/`, with a manifest in a format this version reads."""
-    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()) if out.is_dir() else []
     if not entries:
         return
     if not (out / STATE_DIR).is_dir():
@@ -80,9 +85,12 @@ def check_owned(out: Path) -> None:
 
 def claim_output_dir(out: Path) -> Path:
     """At the start of the work, after `check_output_dir`: mark OUT as redraft's (`OUT/.redraft/`) and complete a
-    publish a kill interrupted. Returns the state folder."""
+    publish a kill interrupted. Returns the state folder. (On an object store, where folders exist only through the
+    objects in them, the manifest marks it: an empty one until the first publish.)"""
     state = out / STATE_DIR
     state.mkdir(parents=True, exist_ok=True)
+    if not isinstance(out, Path) and not (state / MANIFEST).exists():
+        _write_json(state / MANIFEST, {"format": MANIFEST_FORMAT, "parts": [], "files": []})
     finish_publish(out)
     return state
 
@@ -93,7 +101,7 @@ def clear_state(out: Path) -> None:
     claim_output_dir(out)
     for p in state.iterdir():
         if p.name != MANIFEST:
-            _remove(p)
+            remove(p)
 
 
 def read_manifest(out: Path) -> dict | None:
@@ -138,25 +146,25 @@ def _files_under(root: Path, part: str) -> list[str]:
     p = root / part
     if p.is_file():
         return [part]
-    files = (f.relative_to(root) for f in p.rglob("*") if f.is_file()) if p.is_dir() else ()
-    return sorted(f.as_posix() for f in files if not any(n.startswith(".") for n in f.parts))
+    files = (f.relative_to(root).as_posix() for f in p.rglob("*") if f.is_file()) if p.is_dir() else ()
+    return sorted(f for f in files if not any(n.startswith(".") for n in f.split("/")))
 
 
 def _write_json(path: Path, obj) -> None:
     """Atomically: a reader (or a kill) sees the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_bytes_atomically(path, json.dumps(obj, indent=1).encode())
 
 
 def publish(staging: Path, out: Path, parts: tuple[str, ...]) -> None:
     """Replace the earlier run's `parts` in `out` with those in `staging` (a folder under `out/.redraft/`): each of
     `parts` in `staging` goes in, in the tuple's order; one of them redraft published before and `staging` lacks is
-    removed; nothing else in `out` is touched. `staging` is gone afterwards."""
+    removed; nothing else in `out` is touched. `staging` is gone afterwards. On an object store, `staging` may be a
+    local folder: it is uploaded under `out/.redraft/` first, and the journal moves it from there (by copies)."""
     state = claim_output_dir(out)
+    if not isinstance(out, Path) and isinstance(staging, Path):
+        local, staging = staging, state / f"staging-{uuid.uuid4().hex[:12]}"
+        out.fs.put(f"{local}/", staging.path + "/", recursive=True)
+        remove(local)
     owned = owned_parts(out, parts)
     new = [p for p in parts if (staging / p).exists()]
     for p in new:
@@ -192,12 +200,12 @@ def finish_publish(out: Path) -> None:
         if part == SHARDS and (staging / part).is_dir():
             (out / part).mkdir(exist_ok=True)
             for shard in sorted((staging / part).iterdir()):
-                os.replace(shard, out / part / shard.name)
-            (staging / part).rmdir()
+                move(shard, out / part / shard.name)
+            remove(staging / part)
         elif (staging / part).exists():
             if (out / part).is_dir() or (staging / part).is_dir():
                 _set_aside(out, part, aside)
-            os.replace(staging / part, out / part)
+            move(staging / part, out / part)
     lost = [f for f in journal["manifest"]["files"] if f.split("/")[0] in journal["publish"] and not (out / f).exists()]
     if lost:  # the staging folder went away under the journal: removing the old parts would leave neither
         raise RuntimeError(f"{out}: cannot complete the publish in {state / JOURNAL}: {lost[0]} is neither staged nor "
@@ -205,11 +213,11 @@ def finish_publish(out: Path) -> None:
     for part in journal["retire"]:
         _set_aside(out, part, aside)
     for f in journal["old_shards"]:
-        (out / f).unlink(missing_ok=True)
+        remove(out / f)
     _write_json(state / MANIFEST, journal["manifest"])
-    shutil.rmtree(aside, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
-    (state / JOURNAL).unlink()
+    remove(aside)
+    remove(staging)
+    remove(state / JOURNAL)
 
 
 def _set_aside(out: Path, part: str, aside: Path) -> None:
@@ -217,12 +225,5 @@ def _set_aside(out: Path, part: str, aside: Path) -> None:
     if not ((out / part).exists() or (out / part).is_symlink()):
         return
     aside.mkdir(exist_ok=True)
-    _remove(aside / part)  # a part of the same name set aside before: the older still
-    os.replace(out / part, aside / part)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
+    remove(aside / part)  # a part of the same name set aside before: the older still
+    move(out / part, aside / part)

@@ -31,6 +31,7 @@ from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
 from redraft.output import check_not_publishing
 from redraft.shares import FILE_BITS, Piece, Unit, assign, position
+from redraft.storage import is_url, location
 from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
 
 FORMATS = ("tsv", "jsonl", "json", "parquet", "text", "hf")
@@ -43,17 +44,17 @@ TEXT_INDEX_EVERY = 1024  # two aligned text files: the line index holds the byte
 def rows_path(path: str) -> str:
     """The rows to read at `path`: an output folder's `data/` (its kept rows; not while a publish is under way
     there), any other input as given."""
-    if not (Path(path) / "data").is_dir():
+    if not (location(path) / "data").is_dir():
         return str(path)
-    check_not_publishing(Path(path))
-    return str(Path(path) / "data")
+    check_not_publishing(location(path))
+    return str(location(path) / "data")
 
 
 def detect_format(path: str, target_path: str | None = None) -> str:
     """The input's format from its name (a folder: from its first file); a Hub dataset id is `hf`."""
     if target_path:
         return "text"
-    p = Path(path)
+    p = location(path)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
         if not files:
@@ -71,11 +72,11 @@ def detect_format(path: str, target_path: str | None = None) -> str:
 
 
 def input_files(path: str, fmt: str) -> list[Path]:
-    p = Path(path)
+    p = location(path)
     if p.is_dir():
         ext = {"tsv": ".tsv", "jsonl": ".json", "json": ".json", "parquet": ".parquet"}[fmt]  # .json: .jsonl too
         return sorted(f for f in p.rglob("*") if f.is_file() and ext in "".join(f.suffixes).lower()
-                      and not any(part.startswith(".") for part in f.relative_to(p).parts))
+                      and not any(part.startswith(".") for part in f.relative_to(p).as_posix().split("/")))
     if not p.is_file():
         raise UsageError(f"{path}: no such file or folder")
     return [p]
@@ -87,7 +88,7 @@ class InputChanged(RuntimeError):
 
 def _stat(f: Path) -> tuple[int, int]:
     st = f.stat()
-    return st.st_size, st.st_mtime_ns
+    return st.st_size, getattr(st, "st_mtime_ns", None) or int(st.st_mtime * 1e9)
 
 
 def unchanged(files: list[Path], rows: Iterator, planned: list[tuple[int, int]] | None = None) -> Iterator:
@@ -112,7 +113,7 @@ class ReadMeter:
         self.bytes = 0
 
     def open(self, path: Path, buffered: bool = True):
-        raw = _CountingFile(path, self)
+        raw = _CountingFile(path, self) if isinstance(path, Path) else _CountingStream(path, self)
         return io.BufferedReader(raw, buffer_size=BUFFER) if buffered else raw
 
 
@@ -137,6 +138,36 @@ class _CountingFile(io.FileIO):
         return data
 
 
+class _CountingStream(io.RawIOBase):
+    """`_CountingFile` for a file on an object store (fsspec): ranged reads of a few MiB ahead."""
+
+    def __init__(self, path, meter: ReadMeter):
+        super().__init__()
+        self._f, self._meter = path.fs.open(path.path, "rb", block_size=1 << 22, cache_type="readahead"), meter
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, buffer) -> int:
+        data = self._f.read(len(buffer))
+        buffer[:len(data)] = data
+        self._meter.bytes += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
 def process_io() -> dict[str, int]:
     """This process's I/O counters (`rchar`: bytes read through any read call, `read_bytes`: from storage), where
     /proc has them."""
@@ -158,7 +189,7 @@ class LinePlace:
     def __str__(self) -> str:
         if self._number is None:
             newlines = 0
-            with open(self.path, "rb") as f:
+            with self.path.open("rb") as f:
                 left = self.offset
                 while left > 0 and (chunk := f.read(min(left, 1 << 24))):
                     newlines += chunk.count(b"\n")
@@ -205,7 +236,7 @@ def line_marks(path: Path, every: int, limit: int | None = None) -> tuple[np.nda
     """The byte offsets of lines 0, every, 2*every, ... of `path` and its number of lines (at most `limit`: then it
     stops reading there). One pass over the bytes, no decoding."""
     marks, newlines, offset, last = [np.zeros(1, np.int64)], 0, 0, b"\n"
-    with open(path, "rb") as f:
+    with path.open("rb") as f:
         while chunk := f.read(1 << 22):
             ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
             if limit is not None and newlines + len(ends) >= limit:
@@ -248,12 +279,13 @@ class StageReader(PipelineStep):
         self.folder = str(folder)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        path = Path(self.folder) / f"{rank:05d}.parquet"
+        path = location(self.folder) / f"{rank:05d}.parquet"
         if not path.exists():  # a task that kept nothing writes no file
             return
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield row_to_document(row)
+        with path.open("rb") as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=1024):
+                for row in batch.to_pylist():
+                    yield row_to_document(row)
 
 
 @dataclass
@@ -299,7 +331,7 @@ class ItemReader(PipelineStep):
     def _positioned(self) -> Iterator[tuple[int, Document]]:
         meter = ReadMeter()
         if self.format == "text":
-            yield from unchanged([Path(self.path), Path(self.target_path)], self._text_pairs(Piece(0), meter))
+            yield from unchanged([location(self.path), location(self.target_path)], self._text_pairs(Piece(0), meter))
         elif self.format == "hf":
             ds = self._hub_dataset()
             for shard in range(ds.n_shards):
@@ -363,7 +395,7 @@ class ItemReader(PipelineStep):
         files once for a sparse line index (the byte offsets of every TEXT_INDEX_EVERY-th line: no decoding, 16 bytes
         per TEXT_INDEX_EVERY lines); a task then seeks to the mark before its first line and skips fewer than
         TEXT_INDEX_EVERY lines in each file."""
-        src, tgt = Path(self.path), Path(self.target_path)
+        src, tgt = location(self.path), location(self.target_path)
         cached = cache / f"line-index-{TEXT_INDEX_EVERY}-{self.limit}.npz" if cache else None
         if cached is not None and cached.exists():
             with np.load(cached) as z:
@@ -414,10 +446,10 @@ class ItemReader(PipelineStep):
             return
         if self.format == "text":
             for piece in pieces:
-                yield from unchanged([Path(f) for f in plan.files], self._text_pairs(piece, meter), plan.stats)
+                yield from unchanged([location(f) for f in plan.files], self._text_pairs(piece, meter), plan.stats)
             return
         for piece in pieces:
-            f = Path(plan.files[piece.file])
+            f = location(plan.files[piece.file])
             yield from unchanged([f], self._file_items(piece.file, f, piece, piece.file in plan.arrays, meter),
                                  [plan.stats[piece.file]])
 
@@ -465,7 +497,7 @@ class ItemReader(PipelineStep):
     def _text_pairs(self, piece: Piece, meter: ReadMeter):
         """(line number from 0, pair) of lines `piece.start` to `piece.end` of both files, reached from the mark
         `piece.at` (line, source offset, target offset)."""
-        src, tgt = Path(self.path), Path(self.target_path)
+        src, tgt = location(self.path), location(self.target_path)
         line, src_offset, tgt_offset = piece.at or (0, 0, 0)
         with meter.open(src) as s, meter.open(tgt) as t:
             s.seek(src_offset)
@@ -549,7 +581,7 @@ class ItemReader(PipelineStep):
 
 def _parquet_file(f: Path, stream=None) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(stream if stream is not None else f)
+        return pq.ParquetFile(stream if stream is not None else f if isinstance(f, Path) else f.open("rb"))
     except Exception as e:
         raise InputError(str(f), None, f"not a readable parquet file: {e}") from None
 

@@ -12,6 +12,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
 
+from redraft.storage import location
 from redraft.types import kept_row, rejected_row, rejected_schema, staged_row, staged_schema
 
 
@@ -49,8 +50,8 @@ class CountItems(PipelineStep):
         for doc in data:
             n += 1
             yield doc
-        Path(self.folder).mkdir(parents=True, exist_ok=True)
-        (Path(self.folder) / f"{rank:05d}.json").write_text(json.dumps({"input": n}))
+        location(self.folder).mkdir(parents=True, exist_ok=True)
+        (location(self.folder) / f"{rank:05d}.json").write_text(json.dumps({"input": n}))
 
 
 class TaskCounts:
@@ -61,5 +62,5 @@ class TaskCounts:
         self.folder = str(folder)
 
     def __call__(self, rank: int) -> int | None:
-        path = Path(self.folder) / f"{rank:05d}.json"
+        path = location(self.folder) / f"{rank:05d}.json"
         return json.loads(path.read_text())["input"] if path.exists() else None
