@@ -12,8 +12,13 @@ order; a task reads a contiguous share) and goes into a *segment*, a file named 
 of its kind that overlap the positions asked about so far, and no others: the listing of names is all it reads of the
 rest. A writer appends to one segment at a time, named while it is written with the positions it may hold (from the
 first one its task asked about to a bound ahead), so a killed task's segment is found like any other; at roll-over,
-after `SEGMENT_ANSWERS` answers or past that bound, it is renamed to the positions it holds. Roll-over is where
-writing segments as whole objects to object storage (issue M) plugs in: `Segment`.
+after `SEGMENT_ANSWERS` answers or past that bound, it is renamed to the positions it holds.
+
+On an object store (the cache folder is a URL: no appends, no renames) a segment is kept in memory and written as one
+whole object, named with the positions it holds, when it rolls over: after `SEGMENT_ANSWERS` answers, past its bound,
+or at the first answer `SEGMENT_SECONDS` after its first (`StoredSegment`). A SIGKILL thus loses one segment at most:
+the calls answered in the last `SEGMENT_SECONDS` (at most `SEGMENT_ANSWERS`), which the re-run pays again. Answers
+without a position go to `WRITER-UNIQUE.jsonl` objects the same way.
 
 An item answered from another position's entry (a duplicate pair, or a call in flight for one) gets an entry at its
 own position too, so a re-run that splits the input otherwise finds every answer in its own shares: a re-run with
@@ -30,12 +35,15 @@ import json
 import math
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 
+from redraft.storage import location
 from redraft.synth.teacher import Completion
 
 SEGMENT_ANSWERS = 1024  # answers per segment: about what a task reads beyond its share at each end, at most
+SEGMENT_SECONDS = float(os.environ.get("REDRAFT_CACHE_SEGMENT_SECONDS", "30"))  # object stores: what a kill re-pays
 MAX_POSITION = 2**64 - 1
 SEGMENT_NAME = re.compile(r"seg-([0-9a-f]{16})-([0-9a-f]{16})-(.+)-([0-9a-f]{12})\.jsonl")
 OPEN_FILES = 32  # files kept open for reading answers back
@@ -92,12 +100,54 @@ class Segment:
         return self.path
 
 
+class StoredSegment(Segment):
+    """A segment on an object store: its lines wait in memory and go as one object when it is closed."""
+
+    def __init__(self, folder, writer_name: str, first: int, last: int):
+        self.folder, self.writer_name, self.unique = folder, writer_name, uuid.uuid4().hex[:12]
+        self.first, self.last = first, last
+        self.path = self._named(first, last)
+        self.buffer, self.started = bytearray(), time.monotonic()
+        self.size = self.answers = 0
+        self.low, self.high = last, first
+
+    def takes(self, position: int) -> bool:
+        return super().takes(position) and time.monotonic() - self.started < SEGMENT_SECONDS
+
+    def append(self, line: bytes, position: int) -> int:
+        self.buffer += line
+        offset, self.size = self.size, self.size + len(line)
+        self.answers += 1
+        self.low, self.high = min(self.low, position), max(self.high, position)
+        return offset
+
+    def close(self):
+        if self.answers:
+            self.path = self._named(self.low, self.high)
+            self.path.write_bytes(bytes(self.buffer))
+        return self.path
+
+
+class StoredPlain(StoredSegment):
+    """Answers without a position on an object store: `WRITER-UNIQUE.jsonl` objects, loaded whole."""
+
+    def __init__(self, folder, writer_name: str):
+        super().__init__(folder, writer_name, 0, MAX_POSITION)
+
+    def _named(self, first: int, last: int):
+        return self.folder / f"{self.writer_name}-{self.unique}.jsonl"
+
+    def append(self, line: bytes, position: int | None = None) -> int:
+        return super().append(line, 0)
+
+
 class ResponseCache:
     """A writer's view of the cache in `folder`: it reads every writer's answers of its kind and writes its own as
     `writer_name` (see `kind_of`). Used from one thread."""
 
     def __init__(self, folder: str | os.PathLike, writer_name: str = "responses"):
-        self.folder = Path(folder)
+        self.folder = location(folder)
+        self.stored = not isinstance(self.folder, Path)  # on an object store: whole objects (StoredSegment)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.writer_name = writer_name
         self.bytes_read = self.answers_read = 0  # what loading read: the cost of the cache to this task
@@ -120,6 +170,8 @@ class ResponseCache:
         self._unread.sort(reverse=True)
         self._plain = self.folder / f"{writer_name}.jsonl"  # this writer's answers without a position
         self._plain_fd: int | None = None
+        self._stored_plain: StoredPlain | None = None
+        self._blobs: dict[int, bytes] = {}  # object stores: the objects read, least recently used first
         self._segment: Segment | None = None
 
     def __len__(self) -> int:
@@ -138,7 +190,7 @@ class ResponseCache:
 
     def _load(self, path: Path) -> None:
         try:
-            f = open(path, "rb")
+            f = path.open("rb")
         except FileNotFoundError:  # a segment closed (renamed) since the listing: another task's, being written
             return
         number, offset = self._number(path), 0
@@ -193,6 +245,8 @@ class ResponseCache:
                 self._below.append(segment)
 
     def _read(self, number: int, offset: int, length: int) -> dict | None:
+        if self.stored:
+            return self._read_stored(number, offset, length)
         fd = self._readers.pop(number, None)
         if fd is None:
             if len(self._readers) >= OPEN_FILES:
@@ -203,6 +257,21 @@ class ResponseCache:
                 return None
         self._readers[number] = fd
         return json.loads(os.pread(fd, length, offset))
+
+    def _read_stored(self, number: int, offset: int, length: int) -> dict | None:
+        for written in (self._segment, self._stored_plain):
+            if written is not None and self._numbers.get(written.path) == number:
+                return json.loads(bytes(written.buffer[offset:offset + length]))
+        blob = self._blobs.pop(number, None)
+        if blob is None:
+            if len(self._blobs) >= OPEN_FILES:
+                self._blobs.pop(next(iter(self._blobs)))
+            try:
+                blob = self._paths[number].read_bytes()
+            except FileNotFoundError:
+                return None
+        self._blobs[number] = blob
+        return json.loads(blob[offset:offset + length])
 
     def get(self, key: str, position: int | None = None) -> Completion | None:
         """The answer cached for `key`, or None; `position`: where the item asking sits in the input."""
@@ -233,7 +302,8 @@ class ResponseCache:
                "finish_reason": completion.finish_reason}
         line = json.dumps(rec, ensure_ascii=False).encode("utf-8") + b"\n"
         if position is None:
-            number, offset = self._number(self._plain), self._append_plain(line)
+            offset = self._append_plain(line)
+            number = self._number(self._plain)
         else:
             self._reach(position)
             if self._segment is None or not self._segment.takes(position):
@@ -243,6 +313,14 @@ class ResponseCache:
         self._add(key, (number, offset, len(line), position))
 
     def _append_plain(self, line: bytes) -> int:
+        if self.stored:
+            plain = self._stored_plain
+            if plain is not None and not plain.takes(0):
+                self._close_plain()
+            if self._stored_plain is None:
+                self._stored_plain = StoredPlain(self.folder, self.writer_name)
+                self._plain = self._stored_plain.path
+            return self._stored_plain.append(line)
         if self._plain_fd is None:
             self._plain_fd = os.open(self._plain, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             size = os.fstat(self._plain_fd).st_size
@@ -261,7 +339,8 @@ class ResponseCache:
         self._close_segment()
         apart = (self._high - self._low) / self._written if self._written else 1.0
         last = min(MAX_POSITION, position + max(SEGMENT_ANSWERS, math.ceil(2 * SEGMENT_ANSWERS * apart)))
-        self._segment = Segment(self.folder, self.writer_name, min(self._low, position), last)
+        self._segment = (StoredSegment if self.stored else Segment)(self.folder, self.writer_name,
+                                                                    min(self._low, position), last)
 
     def _close_segment(self) -> None:
         if self._segment is not None:
@@ -271,8 +350,14 @@ class ResponseCache:
             self._numbers[self._paths[number]] = number
             self._segment = None
 
+    def _close_plain(self) -> None:
+        if self._stored_plain is not None:
+            self._stored_plain.close()
+            self._stored_plain = None
+
     def close(self) -> None:
         self._close_segment()
+        self._close_plain()
         for fd in [self._plain_fd, *self._readers.values()]:
             if fd is not None:
                 os.close(fd)

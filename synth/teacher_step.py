@@ -42,6 +42,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from redraft.synth.batch import BATCH_FOLDER, BatchCalls, BatchRounds
+from redraft.storage import location
 from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import Budget, TeacherCalls
 from redraft.synth.config import BATCH_WINDOW, FAIL_FAST_AFTER, TeacherConfig
@@ -292,7 +293,7 @@ class TeacherSession:
         for config in configs.values():
             if config.provider == "openai":
                 resolve_api_key(config)  # fail before anything starts when the key is missing
-        self.cache = ResponseCache(Path(step.state_dir) / CACHE_FOLDER, f"{step.cache_file}-{rank:05d}")
+        self.cache = ResponseCache(location(step.state_dir) / CACHE_FOLDER, f"{step.cache_file}-{rank:05d}")
         self.budget = Budget(step.max_cost, step.max_tokens, tasks=world_size)
         self.fatal: BaseException | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -300,7 +301,7 @@ class TeacherSession:
         self._submitted = self._finished = 0
         batch = [config for config in configs.values() if config.batch]
         self.rounds = BatchRounds(
-            f"{step.label} {rank}", Path(step.state_dir) / BATCH_FOLDER / f"{step.cache_file}-{rank:05d}.json",
+            f"{step.label} {rank}", location(step.state_dir) / BATCH_FOLDER / f"{step.cache_file}-{rank:05d}.json",
             lambda: self._submitted - self._finished, self._give_up, wait=step.wait,
             poll_seconds=min(c.batch_poll_seconds for c in batch), show_progress=progress_enabled(),
             calls_per_item=step.calls_per_item) if batch else None
