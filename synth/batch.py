@@ -39,6 +39,7 @@ from pathlib import Path
 import openai
 from datatrove.utils.logging import logger
 
+from redraft.storage import location
 from redraft.synth.cache import cache_key
 from redraft.synth.calls import call_cost
 from redraft.synth.errors import BatchesPending, BudgetExhausted, TeacherError, TeacherUnavailable
@@ -576,7 +577,7 @@ class RoundProgress:
 
 def recorded_batches(state_dir: str | os.PathLike) -> list[dict]:
     """Every batch a run in this state folder submitted and has not collected."""
-    folder = Path(state_dir) / BATCH_FOLDER
+    folder = location(state_dir) / BATCH_FOLDER
     return [e for f in sorted(folder.glob("*.json")) for e in json.loads(f.read_text())["batches"]]
 
 
