@@ -37,7 +37,7 @@ class S3Server:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=3)  # werkzeug may ignore SIGTERM
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
