@@ -246,9 +246,10 @@ class StageReader(PipelineStep):
         path = Path(self.folder) / f"{rank:05d}.parquet"
         if not path.exists():  # a task that kept nothing writes no file
             return
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield row_to_document(row)
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=8192):
+            columns = batch.to_pydict()  # column by column: cheaper than a dict per row from arrow
+            for values in zip(*columns.values()):
+                yield row_to_document(dict(zip(columns, values)))
 
 
 @dataclass
@@ -386,13 +387,14 @@ class ItemReader(PipelineStep):
         plan = self.plan
         if plan is None or len(plan.shares) != world_size:  # not planned for this task count: plan here
             plan = self.plan_shares(world_size)
-        meter, before = ReadMeter(), process_io()
+        meter, before, n = ReadMeter(), process_io(), 0
         for pos, doc in self._share(plan, plan.shares[rank], meter):
             if plan.bound is not None and pos >= plan.bound:
                 break
-            self.stat_update("documents")
+            n += 1
             doc.metadata[POSITION] = pos
             yield doc
+        self.stat_update("documents", value=n)
         # what this task read: from its input files alone (exact), and all the process read meanwhile (/proc)
         self.stat_update("input_bytes", value=meter.bytes, unit="task")
         after = process_io()
