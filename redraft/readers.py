@@ -30,7 +30,8 @@ from redraft.errors import InputError, UsageError
 from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
 from redraft.shares import FILE_BITS, Piece, Unit, assign, position
-from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
+from redraft.types import (POSITION, ParallelPair, documents_from_columns, item_id, pair_to_document,
+                           row_to_document)
 
 FORMATS = ("tsv", "jsonl", "json", "parquet", "text", "hf")
 # column pairs tried, in order, when the configured ones are absent
@@ -247,9 +248,7 @@ class StageReader(PipelineStep):
         if not path.exists():  # a task that kept nothing writes no file
             return
         for batch in pq.ParquetFile(path).iter_batches(batch_size=8192):
-            columns = batch.to_pydict()  # column by column: cheaper than a dict per row from arrow
-            for values in zip(*columns.values()):
-                yield row_to_document(dict(zip(columns, values)))
+            yield from documents_from_columns(batch.to_pydict())  # column by column: cheaper than row dicts
 
 
 @dataclass
@@ -511,10 +510,8 @@ class ItemReader(PipelineStep):
                              "source.src_lang / source.tgt_lang in the recipe)")
         if not isinstance(src, str) or not isinstance(tgt, str):
             raise InputError(str(file), line, "source and target must be strings")
-        pair = ParallelPair.make(src_lang, tgt_lang, src, tgt)
-        if row.get("id"):
-            pair.id = str(row["id"])
-        return pair_to_document(pair)
+        pair_id = str(row["id"]) if row.get("id") else item_id(src_lang, tgt_lang, src, tgt)
+        return pair_to_document(ParallelPair(pair_id, src_lang, tgt_lang, src, tgt))
 
     def _item(self, file, line, row: dict):
         row = as_messages_row(row, self.chat_format, self.messages_column, file, line)
