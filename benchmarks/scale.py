@@ -14,7 +14,7 @@ of every process of the run (the driver and the task processes it forks) every 0
 largest task process (the driver itself with 1 task). `--repeats` runs every mode that many times, interleaved
 (benchmarks/measure.py): figures are medians with min, max, every value and the 1-minute load average before and
 after each run; the machine must be otherwise idle.
-  python benchmarks/scale.py --pairs 1000000 --repeats 3
+  python benchmarks/scale.py --pairs 1000000 --repeats 3 --tasks '' --no-checks-share
   (.ci/clusters.sh start first for ray_2 and slurm_2; a mode whose cluster is missing is reported as such)
 
 What more tasks cost (issue L), each run the two commands a user types, `redraft filter INPUT` then `redraft dedupe
@@ -23,7 +23,8 @@ FILTERED --near`, each in a fresh process (`chain`):
                 everything it waited for, from getrusage), wall seconds, the files both left, and what each task's
                 reader read (`input_bytes` from its input files, `rchar` from /proc/self/io, recorded by the reader
                 in the task's datatrove stats) against the input's size / T; `cpu_64_over_1` is the ratio of medians
-  workers_2     2 tasks, 2 workers: `wall_2_workers_over_1` is its wall time over tasks_1's
+  workers_2     2 tasks, 2 workers: `wall_2_workers_over_1` is its wall time over tasks_1's (wall time only: the
+                CPU of datatrove's pool processes does not all reach getrusage)
   checks_share  both commands with 1 task, each check's own work timed (`CHECKS`: CPU time of the process while in
                 it): the share of all CPU time spent elsewhere (reading, writing, counting, imports, plots)
 `pairs_per_cpu_s` is pairs over tasks_1's CPU seconds; `projection` fits CPU = a * pairs + b * tasks and files =
@@ -317,8 +318,9 @@ def task_costs(a, input_path: Path, work: Path) -> dict:
         if name == "checks_share":
             result[name] = r.report(filter_outside_checks=3, dedupe_outside_checks=3, filter_cpu_s=1, dedupe_cpu_s=1)
             continue
-        result[name] = {**r.report(cpu_s=1, filter_cpu_s=1, dedupe_cpu_s=1, wall_s=1, files=0),
-                        "reads": r.figures[-1]["reads"]}
+        # 2 workers: wall time only (the CPU of datatrove's pool processes does not all reach getrusage)
+        cpu = {} if name == "workers_2" else {"cpu_s": 1, "filter_cpu_s": 1, "dedupe_cpu_s": 1}
+        result[name] = {**r.report(**cpu, wall_s=1, files=0), "reads": r.figures[-1]["reads"]}
         for f in r.figures:
             if stats is not None and f["stats"] != stats:
                 result[f"{name}_stats_differ"] = f["stats"]
@@ -381,7 +383,8 @@ def main() -> None:
         for cluster in ("ray_2", "slurm_2"):
             if cluster in runs and "local_2" in runs:
                 result[f"{cluster.split('_')[0]}_over_local_2"] = ratio(runs[cluster], runs["local_2"], "seconds")
-        result["stats"] = stats
+        if stats is not None:
+            result["stats"] = stats
         tasks = [int(t) for t in filter(None, a.rss_tasks.split(","))]
         rss = repeat({t: lambda t=t: run_mode(input_path, work, "local", t, 2 if t > 1 else 1) for t in tasks},
                      a.repeats)
