@@ -295,7 +295,8 @@ def projection(pairs: int, runs: dict) -> dict:
             "cpu_hours": round(cpu / 3600, 1), "wall_s": round(cpu / cores), "wall_h": round(cpu / cores / 3600, 2),
             "files_per_task": round(d, 2), "files_fixed": round(c, 1), "files": round(c + d * t),
             "arithmetic": f"CPU(T) = a*pairs + b*T fitted to tasks {tasks} at {pairs} pairs: a = {a:.3g} s/pair, "
-                          f"b = {b:.3g} s/task; 1e9 pairs, T = {t} tasks (one a core): CPU = a*1e9 + b*{t} = "
+                          f"b = {b:.3g} s/task (a holds the run's fixed cost, imports and plots, spread over the pairs: an "
+                          f"overestimate, small at 1M pairs); 1e9 pairs, T = {t} tasks (one a core): CPU = a*1e9 + b*{t} = "
                           f"{cpu:.4g} s; wall = CPU / {cores} cores = {cpu / cores:.4g} s (tasks even, one core each, "
                           f"input and output storage keeping up); files(T) = {c:.3g} + {d:.3g}*T = {c + d * t:.0f}"}
 
