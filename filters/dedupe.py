@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -35,6 +36,7 @@ from redraft.errors import UsageError
 from redraft.storage import location
 from redraft.types import POSITION
 
+from .batch_filter import BatchFilter
 from .bucketed import BucketedWriter, read_bucket
 from .config import DedupeConfig, DedupeField
 from .minhash import MinHashLSH, near_dedupe_text
@@ -175,7 +177,7 @@ class DedupeBuckets(PipelineStep):
         yield
 
 
-class DedupeFilter(BaseFilter):
+class DedupeFilter(BatchFilter):
     """Stage 3: drops the items of this shard that stage 2 marked (reason `duplicate` or `near_duplicate`)."""
 
     name = "dedupe"
@@ -191,13 +193,12 @@ class DedupeFilter(BaseFilter):
         self.near = np.unique(read_buckets(marked, "near", MARKED, rank, world_size))
         yield from super().run(data, rank, world_size)
 
-    def filter_batch(self, batch: list[Document]):
+    def batch_reasons(self, batch: list[Document]) -> pl.Series:
         pos = np.array([d.metadata[POSITION] for d in batch], np.uint64)
         exact, near = _member(pos, self.exact), _member(pos, self.near)
-        return [(False, "duplicate") if e else (False, "near_duplicate") if n else True for e, n in zip(exact, near)]
-
-    def filter(self, doc: Document):
-        return self.filter_batch([doc])[0]
+        return pl.select(pl.when(pl.lit(exact)).then(pl.lit("duplicate"))
+                         .when(pl.lit(near)).then(pl.lit("near_duplicate"))
+                         .otherwise(pl.lit(None, dtype=pl.String))).to_series()
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -30,7 +30,6 @@ import yaml
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
 from redraft.filters.dedupe import dedupe_stages
-from redraft.filters.judge import JudgeDialogues, resolve_judge
 from redraft.filters.registry import build_filters
 from redraft.output import STATE_DIR, claim_output_dir, clear_state
 from redraft.portable_paths import portable_path, portable_record
@@ -40,7 +39,6 @@ from redraft.recipes.executors import Stage, StageFailed, run_stages
 from redraft.recipes.publish import count_funnel, ensure_nonempty, publish_dataset
 from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_recipe, resolve_path
 from redraft.storage import absolute, is_url, location, remove
-from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
 from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
 from redraft.writers import CountItems, TaskCounts, rejected_writer, rows_writer, stage_writer
@@ -66,6 +64,8 @@ class Work:
         """Claim OUT (completing a publish a kill interrupted); `fresh`: forget the caches and earlier work."""
         claim_output_dir(self.out)
         if fresh:
+            from redraft.synth.batch import forget_batches
+
             forget_batches(self.state)
             clear_state(self.out)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -176,6 +176,8 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     """`redraft run`: parallel pairs → teacher dialogues → filters → LLM judge → dedupe → OUT. Returns OUT.
     `wait=False` (`--wait false`): with `teacher.batch`, raise BatchesPending once every task's batches are
     submitted, instead of waiting on them; the same call later collects them."""
+    from redraft.filters.judge import JudgeDialogues, resolve_judge
+    from redraft.synth.batch import describe, recorded_batches
     from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
@@ -218,6 +220,8 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
 def cancel_recipe_batches(recipe: str, overrides: list[str] = (), output: str | None = None) -> list[str]:
     """`redraft run --cancel-batches`: cancel the batches a run into the recipe's output folder left at the Batch API;
     a line per batch."""
+    from redraft.synth.batch import cancel_batches
+
     state = absolute(prepare_recipe(recipe, overrides, output).output.path) / STATE_DIR
     return cancel_batches(state) or [f"no batches recorded in {state}"]
 
@@ -236,7 +240,10 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     kind: ItemKind = "dialogue" if "messages" in first_row.metadata else "pair"
     src_lang, tgt_lang = first_row.metadata["src_lang"], first_row.metadata["tgt_lang"]
     steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
-    judge = resolve_judge(judge)
+    if judge is not None:  # the judge's modules (and the OpenAI client) load only when there is one
+        from redraft.filters.judge import JudgeDialogues, resolve_judge
+
+        judge = resolve_judge(judge)
     if judge and kind == "pair":
         raise UsageError(f"{input_path}: the judge scores dialogues, and this input holds parallel pairs")
 

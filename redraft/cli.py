@@ -184,13 +184,17 @@ def cmd_validate(a) -> int:
 
 
 def cmd_filter(a) -> int:
-    from redraft.filters.judge import resolve_judge
     from redraft.recipes.runner import curate
 
     if not a.judge_model and (a.judge_url or a.judge_min_score is not None):
         raise UsageError("--judge-url and --judge-min-score need --judge-model")
     r = _recipe(a)
-    judge = _judge_from_flags(a) if a.judge_model else resolve_judge(r.judge, r) if r else None
+    if a.judge_model or r:
+        from redraft.filters.judge import resolve_judge
+
+        judge = _judge_from_flags(a) if a.judge_model else resolve_judge(r.judge, r)
+    else:
+        judge = None
     out = curate(a.input, a.output, filters=r.filters if r else "default", dedupe=False, langs=_langs(a, r),
                  fresh=a.fresh, judge=judge, read=_read_options(a), executor=_executor(a, r))
     return _print_funnel(out)

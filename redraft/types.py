@@ -9,6 +9,7 @@ stable item id, and `metadata` every other row field. `pair_to_document` / `docu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Literal, TypedDict
 
@@ -152,6 +153,13 @@ def row_to_document(row: dict) -> Document:
     doc_id = row.get("id") or item_id(row["src_lang"], row["tgt_lang"], row["source_text"], row["reference_text"])
     meta = {k: v for k, v in row.items() if k not in ("id", "source_text") and k not in REJECT_COLUMNS}
     return Document(text=row["source_text"], id=doc_id, metadata=meta)
+
+
+def documents_from_columns(columns: dict[str, list]) -> Iterator[Document]:
+    """`row_to_document` of each row of a batch given column by column (a stage's rows: every row has an `id`)."""
+    meta_names = [k for k in columns if k not in ("id", "source_text") and k not in REJECT_COLUMNS]
+    for doc_id, text, *meta in zip(columns["id"], columns["source_text"], *(columns[k] for k in meta_names)):
+        yield Document(text=text, id=doc_id, metadata=dict(zip(meta_names, meta)))
 
 
 def reject(doc: Document, status: Literal["dropped", "failed"], reason: str) -> Document:

@@ -8,31 +8,86 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-from datatrove.data import DocumentsPipeline
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.parquet import ParquetWriter
+from datatrove.utils.batching import batched
+from datatrove.utils.typeshelper import StatHints
 
 from redraft.storage import location
 from redraft.types import kept_row, rejected_row, rejected_schema, staged_row, staged_schema
 
 
+class BatchParquetWriter(ParquetWriter):
+    """datatrove's ParquetWriter with its per-document work done once per batch of `batch_size` rows: the file name
+    (only `${rank}` in it), the size check against `max_file_size` (fsspec's `tell()`), the statistics and the
+    timing. A document costs its adapter call and an append. The files are the same: one row group per batch,
+    rotated to `NNN_` names at the same size. Per-document length statistics (`doc_len`) are not kept."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rows: dict[int, list[dict]] = {}
+
+    def write(self, document: Document, rank: int = 0, **kwargs) -> None:
+        rows = self._rows.setdefault(rank, [])
+        rows.append(self.adapter(document))
+        if len(rows) >= self.batch_size:
+            self._flush(rank)
+
+    def _flush(self, rank: int) -> None:
+        rows = self._rows.pop(rank, None)
+        if not rows:
+            return
+        name = filename = self.output_filename.substitute(rank=str(rank).zfill(5))
+        if self.max_file_size > 0:
+            filename = self._get_filename_with_file_id(name)
+            if filename in self._writers and self._get_output_file_with_retry(filename).tell() >= self.max_file_size:
+                self.file_id_counter[name] += 1
+                new = self._get_filename_with_file_id(name)
+                self._on_file_switch(name, filename, new)
+                filename = new
+        if filename not in self._writers:
+            self._writers[filename] = pq.ParquetWriter(
+                self._get_output_file_with_retry(filename), schema=self.schema, compression=self.compression,
+                use_content_defined_chunking=self.use_content_defined_chunking,
+                write_page_index=self.write_page_index)
+        self._writers[filename].write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema))
+        self.stat_update(StatHints.total, value=len(rows))
+
+    def close(self) -> None:
+        for rank in list(self._rows):
+            self._flush(rank)
+        super().close()
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self:
+            for batch in batched(data, self.batch_size):
+                with self.track_time("batch"):
+                    for document in batch:
+                        self.write(document, rank)
+                yield from batch
+
+
 def rows_writer(folder: Path, schema: pa.Schema, max_file_mb: int = 512) -> ParquetWriter:
     """The kept rows, the future `data/` shards."""
-    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=kept_row, schema=schema,
-                         max_file_size=max_file_mb * 2**20, batch_size=500)
+    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=kept_row, schema=schema,
+                              max_file_size=max_file_mb * 2**20, batch_size=500)
 
 
 def stage_writer(folder: Path, schema: pa.Schema) -> ParquetWriter:
     """Rows handed from one stage to the next (read back by `readers.StageReader`): one `RANK.parquet` per task
-    (rewritten whole when a task re-runs), with each item's input position."""
-    return ParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=staged_row,
-                         schema=staged_schema(schema), batch_size=500, max_file_size=-1)
+    (rewritten whole when a task re-runs), with each item's input position. Never published: written plainly, without
+    the Hub's content-defined chunking and page index."""
+    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=staged_row,
+                              schema=staged_schema(schema), batch_size=500, max_file_size=-1,
+                              use_content_defined_chunking=False, write_page_index=False)
 
 
 def rejected_writer(folder: Path, name: str, schema: pa.Schema) -> ParquetWriter:
     """A step's dropped or failed items, with `status` and `reason`, the future `rejected/` shards."""
-    return ParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=rejected_row,
-                         schema=rejected_schema(schema), batch_size=500)
+    return BatchParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=rejected_row,
+                              schema=rejected_schema(schema), batch_size=500)
 
 
 class CountItems(PipelineStep):

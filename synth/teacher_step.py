@@ -36,7 +36,6 @@ import time
 from abc import abstractmethod
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep

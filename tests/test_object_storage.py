@@ -19,7 +19,7 @@ import pytest
 
 from redraft.cli import main
 from redraft.export import export
-from test_scale_out import N_BASE, N_EXACT, N_NEAR, _pairs, overrides, redraft, run
+from test_scale_out import _pairs, overrides, redraft, run
 from test_synth_faults import KEY_VAR, SECRET, fault_server, server_stats
 
 KEY = {KEY_VAR: SECRET}

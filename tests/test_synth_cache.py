@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cache_shares import CONCURRENCY, TURNS, positioned_pairs, run_task, share
+from cache_shares import CONCURRENCY, TURNS, run_task, share
 from redraft.synth import cache as cache_module
 from redraft.synth.cache import ResponseCache, cache_key
 from redraft.synth.teacher import Completion
