@@ -12,8 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,7 @@ from redraft.synth.config import TeacherConfig
 from redraft.synth.errors import BatchesPending
 
 from test_judge import DIALOGUES, old_output
-from test_synth_faults import KEY_VAR, SECRET, assert_key_not_on_disk, read_rows
+from test_synth_faults import KEY_VAR, SECRET, assert_key_not_on_disk, fault_server, read_rows, server_stats
 
 SERVER = Path(__file__).with_name("batch_server.py")
 N_PAIRS = 40
@@ -33,20 +31,8 @@ TURNS = 3
 BATCH = ("teacher.batch=true",)
 
 
-@contextmanager
 def batch_server(*args: str):
-    env = {**os.environ, KEY_VAR: SECRET}
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", "--api-key-env", KEY_VAR, *args],
-                            stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        yield int(proc.stdout.readline())
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-def server_stats(port: int) -> dict:
-    return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5).read())
+    return fault_server(*args, script=SERVER)
 
 
 @pytest.fixture(scope="module")

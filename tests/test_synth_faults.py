@@ -29,9 +29,10 @@ CONCURRENCY = 4
 
 
 @contextmanager
-def fault_server(*args: str, key: str = SECRET):
+def fault_server(*args: str, key: str = SECRET, script: Path = SERVER):
+    """A loopback teacher (`script`: tests/synth_fault_server.py or a server built on it) started with `args`."""
     env = {**os.environ, KEY_VAR: key}
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", "--api-key-env", KEY_VAR, *args],
+    proc = subprocess.Popen([sys.executable, str(script), "--port", "0", "--api-key-env", KEY_VAR, *args],
                             stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = int(proc.stdout.readline())
