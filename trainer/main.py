@@ -101,7 +101,9 @@ def run(cfg: TrainConfig) -> None:
     torch.manual_seed(cfg.seed)
 
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(cfg.model))
-    data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log)
+    data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log,
+                            cache_dir=out / "tokenized", rank=env.rank, world_size=env.world_size,
+                            barrier=dist.barrier)
     planner = GlobalBatchPlanner(data.lengths, data.source, [s.weight for s in cfg.data], cfg.seed, rows_per_step,
                                  cfg.seq_len, cfg.packing)
 
