@@ -8,6 +8,7 @@ import math
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import torch
@@ -101,9 +102,11 @@ def run(cfg: TrainConfig) -> None:
     torch.manual_seed(cfg.seed)
 
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(cfg.model))
+    # ranks wait for each other's share of the encoding: hours on a large source, past NCCL's timeout
+    encoding_group = dist.new_group(backend="gloo", timeout=timedelta(days=1))
     data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log,
                             cache_dir=out / "tokenized", rank=env.rank, world_size=env.world_size,
-                            barrier=dist.barrier)
+                            barrier=lambda: dist.barrier(group=encoding_group))
     planner = GlobalBatchPlanner(data.lengths, data.source, [s.weight for s in cfg.data], cfg.seed, rows_per_step,
                                  cfg.seq_len, cfg.packing)
 
