@@ -1,6 +1,6 @@
 """Training data: load redraft output folders or Hub ids, tokenise dialogues with the chat template, build
 assistant-only targets, truncate, and audit the masks per source. Ranks tokenise a source once, each its share of the
-rows, into Arrow files that every rank then memory-maps (tokenized.py).
+rows, into Arrow files that every rank then reads examples from as micro-batches need them (tokenized.py).
 
 Truncation policy: a dialogue longer than `seq_len` tokens keeps its first `seq_len` tokens (the first translation
 matters most; later revisions are cut). Dialogues left with no trained token (e.g. the first assistant turn starts
@@ -117,8 +117,8 @@ class SourceInfo:
 
 @dataclass
 class TokenizedData:
-    """All examples of all sources: `input_ids[i]` and `targets[i]` (int64 arrays read from the memory-mapped
-    encoding), `source[i]`, `n_trained[i]`. Excluded examples are not in these arrays."""
+    """All examples of all sources: `input_ids[i]` and `targets[i]` (int64 arrays, read from the encoding on disk when
+    asked for), `source[i]`, `n_trained[i]`. Excluded examples are not in these arrays."""
     input_ids: TokenColumn
     targets: TokenColumn
     source: np.ndarray
@@ -227,12 +227,12 @@ def tokenize_sources(sources: list[DataSource], tokenizer, seq_len: int, system_
                      log=print, cache_dir: Path | None = None, rank: int = 0, world_size: int = 1,
                      barrier: Callable[[], None] = lambda: None) -> TokenizedData:
     """Encode every source once into `cache_dir` (each of `world_size` ranks its share; a temporary folder when
-    None) and memory-map the encodings. A source's encoding is reused while its content, the tokenizer and chat
+    None) and read them. A source's encoding is reused while its content, the tokenizer and chat
     template, `seq_len` and `system_prompt` are unchanged."""
     temporary = tempfile.TemporaryDirectory(prefix="redraft-tokenized-") if cache_dir is None else None
     cache_dir = Path(temporary.name if temporary else cache_dir)
     tokenizer_hash = tokenizer_fingerprint(tokenizer)
-    batches, source_of, infos = [], [], []
+    ids, targets, n_trained, source_of, infos = [], [], [], [], []
     for s_idx, src in enumerate(sources):
         rows, kind, recipe_name, content_hash, name = load_source(src)
         if "messages" not in rows.column_names:
@@ -244,18 +244,19 @@ def tokenize_sources(sources: list[DataSource], tokenizer, seq_len: int, system_
         folder = cache_dir / hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
         encoded = encode_once(folder, rows.num_rows, _encode_share(rows, tokenizer, seq_len, system_prompt), rank,
                               world_size, barrier)
-        source_batches, counts = read_examples(folder)
-        batches += source_batches
-        source_of += [np.full(b.num_rows, s_idx) for b in source_batches]
+        source_ids, source_targets, source_trained, counts = read_examples(folder)
+        ids += source_ids
+        targets += source_targets
+        n_trained.append(source_trained)
+        source_of.append(np.full(len(source_trained), s_idx))
         counts["trained_share"] = round(counts["trained_tokens"] / max(counts["tokens"], 1), 4)
         infos.append(SourceInfo(name, src.path, src.weight, kind, recipe_name, content_hash, rows.num_rows, counts))
         log(f"[data] {name}: {json.dumps(counts)} ({'encoded into' if encoded else 'reused'} {folder})")
         if counts["no_trained_tokens"]:
             log(f"[data] WARNING {name}: {counts['no_trained_tokens']} of {counts['examples']} examples have no "
                 f"trained token after truncation to seq_len={seq_len}; they are excluded")
-    if not batches:
+    n_trained = np.concatenate(n_trained)
+    if not len(n_trained):
         raise ValueError("no example has a trained token; check the data and seq_len")
-    n_trained = np.concatenate([b.column("n_trained").to_numpy() for b in batches]).astype(np.int64)
-    return TokenizedData(TokenColumn([b.column("input_ids") for b in batches]),
-                         TokenColumn([b.column("targets") for b in batches]),
-                         np.concatenate(source_of), n_trained, infos, temporary)
+    return TokenizedData(TokenColumn(ids), TokenColumn(targets), np.concatenate(source_of), n_trained, infos,
+                         temporary)

@@ -2,15 +2,20 @@
 
 Each source is encoded once, into `CACHE/KEY/`: rank r of W encodes the r-th contiguous share of the rows into
 `part-r.arrow` (Arrow IPC) with its mask-audit counts in `part-r.json`, in a `KEY.partial` folder that rank 0 renames
-to `KEY` once every share is written, so only complete encodings are ever reused. Every rank then memory-maps all
-shares in order; what a rank keeps in memory is a few numbers per example (lengths, trained-token counts).
+to `KEY` once every share is written, so only complete encodings are ever reused. Every rank then reads all shares in
+order: what it keeps in memory is a few numbers per example (token offsets, trained-token counts), and an example's
+tokens are read from the file when a micro-batch needs them. They are read with `pread`, not through the memory map
+that located them: every page a process touches in a mapping (64 KB around each example, the kernel's fault-around)
+stays in its RSS, which would grow to the size of the files over a long run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,24 +64,41 @@ def write_examples(path: Path, batches: Iterable[list[Example]]) -> None:
                                                 pa.array([k for _, _, k in examples], pa.int32())], schema=SCHEMA))
 
 
-def read_examples(folder: Path) -> tuple[list[pa.RecordBatch], dict]:
-    """The memory-mapped record batches of all shares in row order, and the shares' summed counts."""
-    batches, counts = [], {}
+@dataclass
+class Chunk:
+    """One record batch's list column: where its int32 values start in `file`, and its offsets."""
+    file: object
+    position: int
+    offsets: np.ndarray
+
+
+def read_examples(folder: Path) -> tuple[list[Chunk], list[Chunk], np.ndarray, dict]:
+    """The input ids and targets of all shares in row order, their trained-token counts, and the summed counts."""
+    ids, targets, n_trained, counts = [], [], [], {}
     for path in sorted(folder.glob("part-*.arrow")):
-        reader = pa.ipc.open_file(pa.memory_map(str(path)))
-        batches += [b for b in map(reader.get_batch, range(reader.num_record_batches)) if b.num_rows]
+        file = open(path, "rb")
+        mapped = pa.memory_map(str(path))
+        base = mapped.read_buffer(1).address  # IPC reads from a memory map are zero-copy: addresses locate buffers
+        reader = pa.ipc.open_file(mapped)
+        for b in map(reader.get_batch, range(reader.num_record_batches)):
+            if not b.num_rows:
+                continue
+            offsets = b.column("input_ids").offsets.to_numpy().copy()
+            for name, chunks in (("input_ids", ids), ("targets", targets)):
+                values = b.column(name).values
+                chunks.append(Chunk(file, values.buffers()[1].address + 4 * values.offset - base, offsets))
+            n_trained.append(b.column("n_trained").to_numpy().astype(np.int64))
         for k, v in json.loads(path.with_suffix(".json").read_text()).items():
             counts[k] = counts.get(k, 0) + v
-    return batches, counts
+    return ids, targets, np.concatenate(n_trained or [np.empty(0, np.int64)]), counts
 
 
 class TokenColumn(Sequence):
-    """A list column over record batches, read one example at a time (an int64 copy of the mapped int32 values)."""
+    """A list column over chunks, read one example at a time (an int64 copy of the int32 values on disk)."""
 
-    def __init__(self, arrays: list[pa.ListArray]):
-        self._offsets = [a.offsets.to_numpy() for a in arrays]
-        self._values = [a.values.to_numpy() for a in arrays]
-        self._starts = np.cumsum([0] + [len(a) for a in arrays])
+    def __init__(self, chunks: list[Chunk]):
+        self._chunks = chunks
+        self._starts = np.cumsum([0] + [len(c.offsets) - 1 for c in chunks])
 
     def __len__(self) -> int:
         return int(self._starts[-1])
@@ -86,9 +108,11 @@ class TokenColumn(Sequence):
             raise IndexError(i)
         i %= len(self)
         c = int(np.searchsorted(self._starts, i, side="right")) - 1
-        j, offsets = i - self._starts[c], self._offsets[c]
-        return self._values[c][offsets[j]:offsets[j + 1]].astype(np.int64)
+        chunk, j = self._chunks[c], i - self._starts[c]
+        start, stop = int(chunk.offsets[j]), int(chunk.offsets[j + 1])
+        data = os.pread(chunk.file.fileno(), 4 * (stop - start), chunk.position + 4 * start)
+        return np.frombuffer(data, dtype=np.int32).astype(np.int64)
 
     @property
     def lengths(self) -> np.ndarray:
-        return np.concatenate([np.diff(o) for o in self._offsets] or [np.empty(0, np.int32)]).astype(np.int64)
+        return np.concatenate([np.diff(c.offsets) for c in self._chunks] or [np.empty(0, np.int32)]).astype(np.int64)
