@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--tokenizer", help="a tokenizer folder (default: the embedded SmolLM2's)")
     parser.add_argument("--seq-len", type=int, default=2048)
     parser.add_argument("--micro-batch-size", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--no-reuse", action="store_true", help="skip the second run on the encoded folder")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)

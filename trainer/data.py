@@ -162,7 +162,9 @@ class ParquetRows:
         for f, g, at, n in self._groups:
             if at + n <= start or at >= stop:
                 continue
-            for batch in pq.ParquetFile(f).iter_batches(BATCH_ROWS, row_groups=[g], columns=["messages"]):
+            # buffered pages, not the row group's whole column chunk: a group may hold a whole file
+            reader = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
+            for batch in reader.iter_batches(BATCH_ROWS, row_groups=[g], columns=["messages"]):
                 lo, hi = max(start - at, 0), min(stop - at, batch.num_rows)
                 if lo < hi:
                     yield batch.column(0).slice(lo, hi - lo).to_pylist()
