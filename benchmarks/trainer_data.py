@@ -9,9 +9,11 @@ Each run starts --ranks processes (a gloo group, as torchrun would) that each do
 data: load SmolLM2's tokenizer, `tokenize_sources` (encoding, or reusing the encoding of an earlier run in the same
 output folder), then --steps packed steps of planning and collating its micro-batches (no model: its memory is not
 data). A rank reports its peak RSS (VmHWM: anonymous memory and mapped file pages) and its RSS before the data
-part (the imports and the tokenizer). `encode` runs in a fresh output folder, `reuse` runs again in it.
+part (the imports and the tokenizer). `encode` runs in a fresh output folder, `reuse` runs again in it
+(--encode-once: only the first rank count encodes, the others reuse its encoding).
 
   python benchmarks/trainer_data.py --rows 200000 --ranks 1 2
+  python benchmarks/trainer_data.py --rows 1000000 --ranks 2 1 --encode-once
 Code from another checkout (before/after comparisons): put a `redraft` package tree first on PYTHONPATH; a
 `tokenize_sources` without `cache_dir` is called the old way (every rank tokenises every row, nothing to reuse).
 """
@@ -151,6 +153,8 @@ def main() -> None:
     parser.add_argument("--micro-batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--no-reuse", action="store_true", help="skip the second run on the encoded folder")
+    parser.add_argument("--encode-once", action="store_true",
+                        help="encode with the first --ranks only; the others reuse its encoding (large --rows)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -165,13 +169,14 @@ def main() -> None:
     if not args.data.is_dir():
         write_dataset(args.data, args.rows)
     result = {"rows": args.rows, "seq_len": args.seq_len, "steps": args.steps, "runs": {}}
+    out = args.dir / f"run-{args.rows}"
     for i, ranks in enumerate(args.ranks):
-        out = args.dir / f"run-{args.rows}-{ranks}"
-        shutil.rmtree(out, ignore_errors=True)
-        phases = ["encode"] if args.no_reuse else ["encode", "reuse"]
+        if i == 0 or not args.encode_once:
+            shutil.rmtree(out, ignore_errors=True)
+        phases = ["reuse"] if i and args.encode_once else ["encode"] if args.no_reuse else ["encode", "reuse"]
         for j, phase in enumerate(phases):
             result["runs"][f"{ranks}_ranks_{phase}"] = run(args, ranks, out, 29600 + 2 * i + j)
-        shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)
     print(json.dumps(result))
 
 
