@@ -26,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -121,8 +122,14 @@ def worker(args) -> None:
     dist.destroy_process_group()
 
 
-def run(args, ranks: int, out: Path, port: int) -> dict:
-    procs = []
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(args, ranks: int, out: Path) -> dict:
+    procs, port = [], free_port()
     for r in range(ranks):
         env = {**os.environ, "RANK": str(r), "WORLD_SIZE": str(ranks), "MASTER_ADDR": "127.0.0.1",
                "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1"}
@@ -174,8 +181,8 @@ def main() -> None:
         if i == 0 or not args.encode_once:
             shutil.rmtree(out, ignore_errors=True)
         phases = ["reuse"] if i and args.encode_once else ["encode"] if args.no_reuse else ["encode", "reuse"]
-        for j, phase in enumerate(phases):
-            result["runs"][f"{ranks}_ranks_{phase}"] = run(args, ranks, out, 29600 + 2 * i + j)
+        for phase in phases:
+            result["runs"][f"{ranks}_ranks_{phase}"] = run(args, ranks, out)
     shutil.rmtree(out, ignore_errors=True)
     print(json.dumps(result))
 
