@@ -116,7 +116,8 @@ def worker(args) -> None:
     status = proc_status_mb("VmHWM", "RssAnon", "RssFile")
     print(json.dumps({"rank": rank, "peak_rss_mb": round(status["VmHWM"]), "rss_before_data_mb": round(before),
                       "end_anon_mb": round(status["RssAnon"]), "end_file_mb": round(status["RssFile"]),
-                      "examples": len(data.n_trained), "tokenize_s": round(tokenize_s, 1), "collated_tokens": tokens,
+                      "examples": len(data.n_trained), "tokens": sum(a["tokens"] for a in data.audit().values()),
+                      "tokenize_s": round(tokenize_s, 1), "collated_tokens": tokens,
                       "sharded": sharded, "code": data_module.__file__}), flush=True)
     dist.barrier()
     dist.destroy_process_group()
@@ -147,6 +148,8 @@ def run(args, ranks: int, out: Path) -> dict:
             "rss_before_data_mb_per_rank": [r["rss_before_data_mb"] for r in reports],
             "end_anon_file_mb_per_rank": [[r["end_anon_mb"], r["end_file_mb"]] for r in reports],
             "tokenize_s": max(r["tokenize_s"] for r in reports), "examples": reports[0]["examples"],
+            "tokens": reports[0]["tokens"],
+            "encoded_mb": round(sum(f.stat().st_size for f in out.rglob("*.arrow")) / 2**20),
             "sharded": reports[0]["sharded"]}
 
 
