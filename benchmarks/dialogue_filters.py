@@ -9,12 +9,21 @@ for the whole set, for its two halves (`tune`: the half the thresholds were tune
 a hash of the id) and per revision kind (dialogues holding a request of that kind), plus the drop reasons.
   python benchmarks/dialogue_filters.py [--labels FILE] [--split tune|holdout|all] [--show dropped-good|kept-bad]
 
---wmt: what the filters drop from unlabelled dialogues made of strong systems' real translations, every WMT22 line of
-zh-en, de-en, en-zh and en-de with a GPT-4 and a BayLing-13B translation (../shared/data): `polish`, GPT-4's
-translation then the reference as the polished turn, then the source as the back-translation; `revise`, BayLing-13B's
-translation then GPT-4's as the polished turn. Most of these are good, so each reason's count bounds what that check
-costs on good data (a share of them are real errors of the systems). `--show dropped` prints them.
-  python benchmarks/dialogue_filters.py --wmt [--show dropped]
+--wmt: what the filters drop from unlabelled dialogues made of real translations (../shared/data), whose requests
+are redraft's own templates in the source or the target language. Most of these are good, so each reason's count
+bounds what that check costs on good data (a share of them are real errors of the systems). Variants:
+  polish  zh-en, de-en, en-zh, en-de: GPT-4's WMT22 translation, then the reference as the polished turn, then the
+          source as the back-translation;
+  revise  the same four: BayLing-13B's translation, then GPT-4's as the polished turn;
+  ref     every WMT22 direction (cs-en, de-en, de-fr, en-cs, en-de, en-ja, en-ru, en-uk, en-zh, fr-de, ja-en, ru-en,
+          uk-en, zh-en): the reference, then the reference in the language's quotation marks or as JSON (format),
+          then the source as the back-translation;
+  third   the directions whose source sentences WMT22 also translates into another language (en-*, de-*): the
+          reference, then that other translation as the third-language turn.
+`rates` gives each check's share (%) of the dialogues it drops, per direction, over the `ref` and `third` variants,
+which every direction has. `--pairs csen,jaen` and `--limit N` (lines per direction) for a quick run; `--show dropped`
+prints the dropped dialogues.
+  python benchmarks/dialogue_filters.py --wmt [--pairs P,Q] [--limit N] [--show dropped]
 """
 
 from __future__ import annotations
@@ -51,46 +60,85 @@ def verdicts(rows: list[dict]) -> list[str | None]:
     return reasons
 
 
-def wmt_rows() -> list[dict]:
-    """The --wmt dialogues, with the request templates redraft's synthesis uses."""
+# the quotation marks a `quoted` answer uses, per language
+QUOTES = {"zh": "“”", "ja": "「」", "de": "„“", "cs": "„“", "fr": "«»", "ru": "«»", "uk": "«»"}
+SYSTEM_PAIRS = ("zhen", "deen", "enzh", "ende")
+
+
+def wmt_rows(pairs: list[str] | None = None, limit: int | None = None) -> list[dict]:
+    """The --wmt dialogues (see the module docstring), with the request templates redraft's synthesis uses."""
     sys.path.insert(0, str(Path(__file__).parent))
     from dialogue_eval_set import DATA, WMT, Builder, lines
 
+    directions = sorted(p.stem for p in WMT.glob("*.src"))
+    texts = {d: (lines(WMT / f"{d}.src"), lines(WMT / f"{d}.ref")) for d in directions}
+    # the same source sentence translated into other languages: {(source language, source): {language: text}}
+    others: dict[tuple[str, str], dict[str, str]] = {}
+    for d, (src, ref) in texts.items():
+        for x, y in zip(src, ref):
+            if x.strip() and y.strip():
+                others.setdefault((d[:2], x), {})[d[2:]] = y
     b = Builder()
-    for pair in ("zhen", "deen", "enzh", "ende"):
+    for pair in [d for d in directions if pairs is None or d in pairs]:
         s, t = pair[:2], pair[2:]
-        src, ref = lines(WMT / f"{pair}.src"), lines(WMT / f"{pair}.ref")
-        gpt4 = lines(DATA / "bayling_outputs" / "gpt-4" / f"{s}-{t}.hypo")
-        bayling = lines(DATA / "bayling_outputs" / "bayling-13b" / f"{s}-{t}.hypo")
-        for i in range(min(len(src), len(gpt4), len(bayling))):
-            if not (src[i].strip() and ref[i].strip() and gpt4[i].strip() and bayling[i].strip()):
+        src, ref = texts[pair]
+        n = min(len(src), limit or len(src))
+        if pair in SYSTEM_PAIRS:
+            gpt4 = lines(DATA / "bayling_outputs" / "gpt-4" / f"{s}-{t}.hypo")
+            bayling = lines(DATA / "bayling_outputs" / "bayling-13b" / f"{s}-{t}.hypo")
+            for i in range(min(n, len(gpt4), len(bayling))):
+                if not (src[i].strip() and ref[i].strip() and gpt4[i].strip() and bayling[i].strip()):
+                    continue
+                b.dialogue(f"polish-{pair}", s, t, src[i], ref[i], gpt4[i],
+                           [("polish", {}, ref[i]), ("back_translation", {"lang": s}, src[i])], origin="wmt")
+                b.dialogue(f"revise-{pair}", s, t, src[i], ref[i], bayling[i], [("polish", {}, gpt4[i])],
+                           origin="wmt")
+        for i in range(n):
+            if not (src[i].strip() and ref[i].strip()):
                 continue
-            b.dialogue(f"polish-{pair}", s, t, src[i], ref[i], gpt4[i],
-                       [("polish", {}, ref[i]), ("back_translation", {"lang": s}, src[i])], origin="wmt")
-            b.dialogue(f"revise-{pair}", s, t, src[i], ref[i], bayling[i], [("polish", {}, gpt4[i])], origin="wmt")
+            if i % 2:
+                a, z = QUOTES.get(t, '""')
+                fmt = ({"format": "quoted"}, f"{a}{ref[i]}{z}")
+            else:
+                fmt = ({"format": "json"}, json.dumps({"translation": ref[i]}, ensure_ascii=False))
+            b.dialogue(f"ref-{pair}", s, t, src[i], ref[i], ref[i],
+                       [("format", *fmt), ("back_translation", {"lang": s}, src[i])], origin="wmt")
+            third = sorted(set(others.get((s, src[i]), {})) - {t})
+            if third:
+                lang = third[i % len(third)]
+                b.dialogue(f"third-{pair}", s, t, src[i], ref[i], ref[i],
+                           [("third_language", {"lang": lang}, others[(s, src[i])][lang])], origin="wmt")
     return b.rows
 
 
-def wmt_report(show: bool) -> None:
-    rows = wmt_rows()
+def wmt_report(show: bool, pairs: list[str] | None = None, limit: int | None = None) -> None:
+    rows = wmt_rows(pairs, limit)
     start = time.perf_counter()
     reasons = verdicts(rows)
     seconds = time.perf_counter() - start
-    out = {}
+    out, checks = {}, {}
     for r, reason in zip(rows, reasons):
         name = r["origin"].split(":")[1]
         variant, pair = name.split("-")
         out.setdefault(variant, {}).setdefault(pair, Counter())["n"] += 1
+        if variant in ("ref", "third"):
+            checks.setdefault(pair, Counter())["n"] += 1
         if reason:
             out[variant][pair][reason] += 1
+            if variant in ("ref", "third"):
+                checks[pair][reason.split("_", 1)[1]] += 1
             if show:
                 print(json.dumps({"id": r["id"], "reason": reason, "source": r["source_text"],
                                   "reference": r["reference_text"],
+                                  "requests": [m["content"] for m in r["messages"] if m["role"] == "user"][1:],
                                   "answers": [m["content"] for m in r["messages"] if m["role"] == "assistant"]},
                                  ensure_ascii=False), file=sys.stderr)
+    rates = {check: {pair: round(100 * c[check] / c["n"], 2) for pair, c in sorted(checks.items())}
+             for check in sorted({k for c in checks.values() for k in c if k != "n"})}
     print(json.dumps({"benchmark": "dialogue_filters", "mode": "wmt",
                       **{v: {p: dict(c.most_common()) for p, c in pairs.items()} for v, pairs in out.items()},
-                      "seconds": round(seconds, 2), "loadavg": os.getloadavg()[0]}, ensure_ascii=False))
+                      "rates": rates, "seconds": round(seconds, 2), "loadavg": os.getloadavg()[0]},
+                     ensure_ascii=False))
 
 
 def scores(labels: list[str], kept: list[bool]) -> dict:
@@ -115,10 +163,12 @@ def main() -> None:
     ap.add_argument("--split", choices=["tune", "holdout", "all"], default="all")
     ap.add_argument("--show", choices=["dropped-good", "kept-bad", "dropped"], help="print these rows (to stderr)")
     ap.add_argument("--wmt", action="store_true", help="unlabelled dialogues of real translations (see above)")
+    ap.add_argument("--pairs", help="--wmt: these WMT22 directions only, comma-separated (csen,jaen)")
+    ap.add_argument("--limit", type=int, help="--wmt: the first N lines of each direction")
     a = ap.parse_args()
     os.environ.setdefault("POLARS_MAX_THREADS", "1")
     if a.wmt:
-        return wmt_report(a.show == "dropped")
+        return wmt_report(a.show == "dropped", a.pairs.split(",") if a.pairs else None, a.limit)
 
     rows = [json.loads(line) for line in Path(a.labels).read_text(encoding="utf-8").splitlines() if line.strip()]
     rows = [r for r in rows if r.get("label") and (a.split == "all" or split_of(r["id"]) == a.split)]

@@ -1,13 +1,14 @@
 """Embedded teacher throughput on a quiet and on a busy machine: generated tokens/s for several ways of spending the
-cores, idle and with a background busy loop that keeps one core busy (started here, and ended with the benchmark).
+cores, idle and with a background busy loop that keeps one core busy (started for each loaded measurement, and ended
+with it even when the benchmark is killed).
 
 A setting is PROCSxTHREADS: PROCS teacher processes (as datatrove workers run them) of THREADS torch threads each
 (`auto`: the free cores, chosen before every batch), the demo's prompts split between them. `1x2` is the demo before
-issue 12 (one process, `threads: 2`), `1x1` one process of one thread, `1xauto` the demo now. Each setting keeps its processes and loaded model
-for the whole run; the settings and the two conditions are interleaved and repeated (`--repeats`), since other work
-on a shared machine moves the figures. Prints one JSON line: per setting and condition the median with min and max,
-the loaded/idle ratio of the medians (the demo's time scales with it: generation is most of it), and the load
-average around each phase.
+issue 12 (one process, `threads: 2`), `1x1` one process of one thread, `1xauto` the demo now. Each setting keeps its
+processes and loaded model for the whole run; the settings and the two conditions are interleaved and repeated
+(`--repeats`, benchmarks/measure.py), since other work on a shared machine moves the figures. Prints one JSON line:
+per setting and condition the median with min, max and every value, and the load average before and after each
+measurement; the loaded/idle ratio of the medians (the demo's time scales with it: generation is most of it).
 With --demo, each measurement is the whole demo instead (`redraft run demo --fresh` with the setting as
 `executor.tasks`/`executor.workers` and `teacher.threads`), timed in seconds: the issue's loaded/idle goal.
 Run: python benchmarks/embedded_throughput.py [--settings 1x2,1xauto] [--repeats 3] [--prompts 48] [--max-tokens 48]
@@ -20,14 +21,14 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-import os
 import re
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+
+from measure import load_1m, machine, ratio, repeat
 
 DEMO = Path(__file__).resolve().parents[1] / "recipes" / "data" / "demo.jsonl"
 # one busy core, which ends with the benchmark even when the benchmark is killed
@@ -109,8 +110,18 @@ class DemoSetting:
         pass
 
 
-def spread(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1), "max": round(max(values), 1)}
+def measured(setting, condition: str, unit: str, measure):
+    """One measurement of `setting`, with one core kept busy by a background loop when `condition` is loaded."""
+    def run() -> dict:
+        busy = subprocess.Popen([sys.executable, "-c", BUSY]) if condition == "loaded" else None
+        try:
+            return {unit: measure(setting)}
+        finally:
+            if busy:
+                busy.kill()
+                busy.wait()
+
+    return run
 
 
 def main() -> None:
@@ -125,6 +136,7 @@ def main() -> None:
     p.add_argument("--demo-turns", type=int, help="--demo: synth.turns")
     p.add_argument("--conditions", default="idle,loaded", help="idle, loaded or both (a ratio needs both)")
     a = p.parse_args()
+    start = machine()
     convs = conversations(a.prompts)
     if a.demo:
         import tempfile
@@ -135,41 +147,26 @@ def main() -> None:
         settings = [DemoSetting(name, scratch, extra) for name in a.settings.split(",")]
     else:
         settings = [Setting(name, a.max_tokens, a.batch_size) for name in a.settings.split(",")]
-    figures = {(s.name, c): [] for s in settings for c in ("idle", "loaded")}
-    loads = []
-    try:
-        for rep in range(a.repeats):
-            conditions = [c for c in (("idle", "loaded") if rep % 2 == 0 else ("loaded", "idle"))
-                          if c in a.conditions.split(",")]
-            for condition in conditions:
-                busy = subprocess.Popen([sys.executable, "-c", BUSY]) if condition == "loaded" else None
-                try:
-                    before = os.getloadavg()[0]
-                    for s in settings if rep % 2 == 0 else settings[::-1]:
-                        figures[s.name, condition].append(s.seconds() if a.demo else s.tokens_per_s(convs))
-                    loads.append({"repeat": rep, "condition": condition,
-                                  "loadavg_1m_before_after": [round(before, 2), round(os.getloadavg()[0], 2)]})
-                finally:
-                    if busy:
-                        busy.kill()
-                        busy.wait()
+    unit = "demo_seconds" if a.demo else "tokens_per_s"
+    measure = (lambda s: s.seconds()) if a.demo else (lambda s: s.tokens_per_s(convs))
+    conditions = [c for c in ("idle", "loaded") if c in a.conditions.split(",")]
+    try:  # settings and conditions interleaved: idle A, idle B, loaded A, loaded B, then the reverse, ...
+        runs = repeat({(s.name, c): measured(s, c, unit, measure) for c in conditions for s in settings}, a.repeats)
     finally:
         for s in settings:
             s.close()
-    unit = "demo_seconds" if a.demo else "tokens_per_s"
-    out = {"benchmark": "embedded_throughput", "cores": os.cpu_count(), "repeats": a.repeats, unit: {},
-           "loaded_over_idle_time": {}}
+    out = {"benchmark": "embedded_throughput", **start, "repeats": a.repeats, unit: {}, "loaded_over_idle_time": {}}
     if not a.demo:
         out |= {"prompts": a.prompts, "max_tokens": a.max_tokens}
     for s in settings:
-        idle, loaded = figures[s.name, "idle"], figures[s.name, "loaded"]
-        out[unit][s.name] = {c: spread(v) for c, v in (("idle", idle), ("loaded", loaded)) if v}
-        if idle and loaded:
-            ratio = statistics.median(loaded) / statistics.median(idle)  # seconds grow, tokens/s shrink
-            out["loaded_over_idle_time"][s.name] = round(ratio if a.demo else 1 / ratio, 2)
+        out[unit][s.name] = {c: runs[s.name, c].spread(unit) | {"load_1m_before_after": runs[s.name, c].loads}
+                             for c in conditions}
+        if len(conditions) == 2:  # seconds grow, tokens/s shrink
+            idle, loaded = runs[s.name, "idle"], runs[s.name, "loaded"]
+            out["loaded_over_idle_time"][s.name] = ratio(loaded, idle, unit) if a.demo else ratio(idle, loaded, unit)
         if getattr(s, "thread_counts", None):
             out.setdefault("torch_threads_per_batch", {})[s.name] = s.thread_counts
-    out["phases"] = loads
+    out["load_1m_at_end"] = load_1m()
     print(json.dumps(out))
 
 

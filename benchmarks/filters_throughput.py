@@ -3,11 +3,14 @@
 Both run on the same real WMT22 pairs (repeated to --pairs), split over --procs processes (the same filter step in
 each, as datatrove's local executor would run --procs tasks), polars limited to one thread per process so that
 --procs processes use --procs cores. Each worker first imports, builds its filters and loads its language-ID model
-(`*_startup_s`, the slowest worker's wall seconds), then the clock runs over the filtering alone. Prints one JSON
-line: wall-clock pairs/s; pairs per CPU-second of one process (`*_pairs_per_cpu_s`, which other load on a shared
-machine disturbs less: on an idle machine pairs/s is about procs times it); the speedup over OpusFilter in pairs/s;
-and the load average (1 min) before and after, since the figures are only comparable on an otherwise idle machine.
-  /work/venv/bin/python benchmarks/filters_throughput.py --pairs 200000 --procs 2
+(`startup_s`, the slowest worker's wall seconds), then the clock runs over the filtering alone. Both run --repeats
+times, interleaved, in fresh worker processes each time (benchmarks/measure.py). Prints one JSON line, each figure
+the median with min, max and every value: wall-clock pairs/s; pairs per CPU-second of one process (`pairs_per_cpu_s`,
+which other load on a shared machine disturbs less: on an idle machine pairs/s is about procs times it); the
+speedup over OpusFilter (ratio of the median pairs/s); and the load average (1 min) around every run, since the
+figures are only comparable on an otherwise idle machine.
+  python benchmarks/filters_throughput.py --pairs 200000 --procs 2 [--repeats 3]
+(OpusFilter, the peer: `pip install opusfilter`, or `pip install -e .[bench]`)
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import os
 import queue
 import time
 from pathlib import Path
+
+from measure import load_1m, machine, ratio, repeat
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wmt22"
 DIRECTIONS = ["deen", "ende", "csen", "encs", "ruen", "enru", "defr", "frde"]  # OpusFilter's equivalents need spaces
@@ -111,32 +116,38 @@ def timed(startup, run, pairs, procs: int) -> tuple[float, float, int, float]:
             max(d[2] for d in done))
 
 
+def figures(startup, run, pairs, procs: int) -> dict:
+    startup_s, secs, kept, cpu = timed(startup, run, pairs, procs)
+    return {"pairs_per_s": len(pairs) / secs, "pairs_per_cpu_s": len(pairs) / procs / cpu, "startup_s": startup_s,
+            "kept_share": kept / len(pairs)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=200_000)
     ap.add_argument("--peer-pairs", type=int, default=40_000)
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     os.environ.setdefault("POLARS_MAX_THREADS", "1")  # read when a worker first imports polars
-    load_before = os.getloadavg()[0]
+    out = {"bench": "filters_throughput", **machine(), "repeats": a.repeats, "pairs": a.pairs, "procs": a.procs}
     pairs = load(a.pairs)
-    startup, secs, kept, cpu = timed(redraft_startup, run_redraft, pairs, a.procs)
-    out = {"bench": "filters_throughput", "pairs": a.pairs, "procs": a.procs,
-           "redraft_pairs_per_s": round(a.pairs / secs), "redraft_pairs_per_cpu_s": round(a.pairs / a.procs / cpu),
-           "redraft_startup_s": round(startup, 2), "redraft_kept_share": round(kept / a.pairs, 3)}
+    contenders = {"redraft": lambda: figures(redraft_startup, run_redraft, pairs, a.procs)}
     try:
         import opusfilter  # noqa: F401  (fail here, not in the workers)
 
         peer = load(a.peer_pairs)
-        pstartup, psecs, pkept, pcpu = timed(opusfilter_startup, run_opusfilter, peer, a.procs)
-        out.update(opusfilter_lid="lingua low (fasttext and py3langid methods fail here)",
-                   opusfilter_pairs=a.peer_pairs, opusfilter_pairs_per_s=round(a.peer_pairs / psecs),
-                   opusfilter_pairs_per_cpu_s=round(a.peer_pairs / a.procs / pcpu),
-                   opusfilter_startup_s=round(pstartup, 2), opusfilter_kept_share=round(pkept / a.peer_pairs, 3),
-                   speedup=round((a.pairs / secs) / (a.peer_pairs / psecs), 1))
+        contenders["opusfilter"] = lambda: figures(opusfilter_startup, run_opusfilter, peer, a.procs)
     except ImportError as e:
-        out["opusfilter"] = f"not installed: {e}"
-    out["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        out["opusfilter"] = f"not installed ({e}): pip install opusfilter"
+    runs = repeat(contenders, a.repeats)
+    report = dict(pairs_per_s=0, pairs_per_cpu_s=0, startup_s=2, kept_share=3)
+    out["redraft"] = runs["redraft"].report(**report)
+    if "opusfilter" in runs:
+        out["opusfilter"] = {"pairs": a.peer_pairs, "lid": "lingua low (fasttext and py3langid methods fail here)",
+                             **runs["opusfilter"].report(**report)}
+        out["speedup"] = ratio(runs["redraft"], runs["opusfilter"], "pairs_per_s", digits=1)
+    out["load_1m_at_end"] = load_1m()
     print(json.dumps(out))
 
 

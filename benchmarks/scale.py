@@ -11,9 +11,10 @@ duplicates for the dedupe stages), written once to a TSV. Each run is `curate(..
 The clusters run on this machine's 2 cores, so the point is their overhead: `ray_over_local_2` and
 `slurm_over_local_2`. Memory: the run is repeated with --rss-tasks 1 and 8 (2 workers), and a thread samples the RSS
 of every process of the run (the driver and the task processes it forks) every 0.1 s; `biggest_task_rss_mb` is the
-largest task process (the driver itself with 1 task). `--repeat` runs every mode that many times; figures are medians
-with [min, max]. The 1-minute load average before and after is printed: the machine must be otherwise idle.
-  python benchmarks/scale.py --pairs 1000000 --repeat 3
+largest task process (the driver itself with 1 task). `--repeats` runs every mode that many times, interleaved
+(benchmarks/measure.py): figures are medians with min, max, every value and the 1-minute load average before and
+after each run; the machine must be otherwise idle.
+  python benchmarks/scale.py --pairs 1000000 --repeats 3
   (.ci/clusters.sh start first for ray_2 and slurm_2; a mode whose cluster is missing is reported as such)
 """
 
@@ -24,13 +25,14 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from measure import load_1m, machine, ratio, repeat
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wmt22"
 MODES = {"local_1": ("local", 1, 1), "local_2": ("local", 2, 2), "ray_2": ("ray", 2, 2), "slurm_2": ("slurm", 2, 2)}
@@ -110,14 +112,10 @@ def run_mode(input_path: Path, work: Path, kind: str, tasks: int, workers: int) 
             "biggest_task_rss_mb": max(task_peaks, default=0) / 2**20}
 
 
-def summary(values: list[float]) -> list:
-    return [round(statistics.median(values), 1), [round(min(values), 1), round(max(values), 1)]]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pairs", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--rss-tasks", default="1,8", help="task counts for the memory runs (2 workers); '' skips them")
     ap.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
@@ -128,38 +126,35 @@ def main() -> None:
         return
     if not DATA.is_dir():
         raise SystemExit(f"{DATA} is missing: this benchmark reads WMT22 de-en from ../shared/data")
-    load_before = os.getloadavg()[0]
+    result: dict = {"bench": "scale", **machine(), "pairs": a.pairs, "repeats": a.repeats}
     work = Path(tempfile.mkdtemp(prefix="redraft-scale-"))
     try:
         input_path = work / "pairs.tsv"
         write_pairs(input_path, a.pairs)
-        result: dict = {"bench": "scale", "pairs": a.pairs, "repeat": a.repeat}
-        seconds: dict[str, list[float]] = {}
+        runs = repeat({mode: lambda mode=mode: run_mode(input_path, work, *MODES[mode]) for mode in a.modes.split(",")},
+                      a.repeats)
         stats = None
-        for _ in range(a.repeat):
-            for mode in a.modes.split(","):
-                r = run_mode(input_path, work, *MODES[mode])
-                if "error" in r:
-                    result[f"{mode}_error"] = r["error"]
-                    continue
-                seconds.setdefault(mode, []).append(r["seconds"])
-                if stats is not None and r["stats"] != stats:
-                    result[f"{mode}_stats_differ"] = r["stats"]
-                stats = stats or r["stats"]
-        result.update({f"{m}_s": summary(v) for m, v in seconds.items()})
+        for mode, r in list(runs.items()):
+            if errors := [f["error"] for f in r.figures if "error" in f]:
+                result[f"{mode}_error"] = errors[-1]
+                del runs[mode]
+                continue
+            result[f"{mode}_s"] = r.report(seconds=1)
+            for f in r.figures:
+                if stats is not None and f["stats"] != stats:
+                    result[f"{mode}_stats_differ"] = f["stats"]
+                stats = stats or f["stats"]
         for cluster in ("ray_2", "slurm_2"):
-            if cluster in seconds and "local_2" in seconds:
-                result[f"{cluster.split('_')[0]}_over_local_2"] = round(
-                    statistics.median(seconds[cluster]) / statistics.median(seconds["local_2"]), 2)
+            if cluster in runs and "local_2" in runs:
+                result[f"{cluster.split('_')[0]}_over_local_2"] = ratio(runs[cluster], runs["local_2"], "seconds")
         result["stats"] = stats
-        for tasks in filter(None, a.rss_tasks.split(",")):
-            rss = [run_mode(input_path, work, "local", int(tasks), 2 if int(tasks) > 1 else 1)
-                   for _ in range(a.repeat)]
-            ok = [r for r in rss if "error" not in r]
-            if ok:
-                result[f"tasks_{tasks}_biggest_task_rss_mb"] = summary([r["biggest_task_rss_mb"] for r in ok])
-                result[f"tasks_{tasks}_driver_rss_mb"] = summary([r["driver_rss_mb"] for r in ok])
-        result["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        tasks = [int(t) for t in filter(None, a.rss_tasks.split(","))]
+        rss = repeat({t: lambda t=t: run_mode(input_path, work, "local", t, 2 if t > 1 else 1) for t in tasks},
+                     a.repeats)
+        for t, r in rss.items():
+            if not any("error" in f for f in r.figures):
+                result[f"tasks_{t}_rss_mb"] = r.report(biggest_task_rss_mb=0, driver_rss_mb=0)
+        result["load_1m_at_end"] = load_1m()
         print(json.dumps(result))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,13 +10,16 @@ The stub (tests/synth_fault_server.py, no faults) runs in its own process. The f
     teacher's concurrency. That rate counts from the first task's first item to the last task's last, so process
     start-up is left out; the run lasts ~20 s so that the ramp-up (all slots filled at once) and the last partial
     window weigh about 1% (over ~10 s they cost 1-3% more).
-Prints one JSON line. Run: python benchmarks/synth_overhead.py [--requests 6000]
+Every contender runs --repeats times, interleaved (benchmarks/measure.py), after one untimed warm-up of each; each
+figure is the median with min, max, every value and the load average around each run; ratios are of medians. The
+state folder is fresh for every run, and a run with an answer from the response cache fails.
+Prints one JSON line. Run: python benchmarks/synth_overhead.py [--requests 6000] [--repeats 5]
+(distilabel, the peer: `pip install distilabel`, or `pip install -e .[bench]`)
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import subprocess
@@ -25,9 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import load_1m, machine, ratio, repeat
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "synth_fault_server.py"
 CONCURRENCY = 256
+IDEAL_200MS = CONCURRENCY / 0.2  # requests/s with every slot busy and each answer taking 200 ms
 
 
 def start_server(*args: str) -> tuple[subprocess.Popen, str]:
@@ -52,7 +58,7 @@ def pair(i: int):
 
 
 def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
     from redraft.types import pair_to_document
 
     recipe = bench_recipe(base_url, turns)
@@ -63,6 +69,7 @@ def engine_requests_per_s(base_url: str, n_requests: int, turns: int) -> float:
         n = sum(1 for _ in step.run(iter(pair_to_document(p) for p in pairs)))
         elapsed = time.perf_counter() - start
     assert n == len(pairs) and step.stats["requests"].total == n * turns
+    assert step.stats["cached_requests"].total == 0, "answers came from the response cache"
     return n * turns / elapsed
 
 
@@ -71,7 +78,7 @@ def workers_requests_per_s(base_url: str, n_requests: int, turns: int, workers: 
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.base import PipelineStep
 
-    from redraft.synth.step import SynthesizeDialogues
+    from redraft.synth.dialogue import SynthesizeDialogues
     from redraft.types import pair_to_document
 
     class GeneratedPairs(PipelineStep):
@@ -83,7 +90,8 @@ def workers_requests_per_s(base_url: str, n_requests: int, turns: int, workers: 
             start, cpu = time.time(), time.process_time()
             yield from super().run(data, rank, world_size)
             Path(self.state_dir, f"times-{rank}.json").write_text(json.dumps(
-                [start, time.time(), time.process_time() - cpu, self.stats["requests"].total]))
+                [start, time.time(), time.process_time() - cpu, self.stats["requests"].total,
+                 self.stats["cached_requests"].total]))
 
     with tempfile.TemporaryDirectory() as state:
         LocalPipelineExecutor([GeneratedPairs(), TimedSynthesis(bench_recipe(base_url, turns, workers), state)],
@@ -91,6 +99,7 @@ def workers_requests_per_s(base_url: str, n_requests: int, turns: int, workers: 
         times = [json.loads(f.read_text()) for f in Path(state).glob("times-*.json")]
     requests = sum(t[3] for t in times)
     assert len(times) == workers and requests == n_requests // turns * turns, times
+    assert not any(t[4] for t in times), "answers came from the response cache"
     return requests / (max(t[1] for t in times) - min(t[0] for t in times)), 1000 * sum(t[2] for t in times) / requests
 
 
@@ -98,13 +107,18 @@ def messages(i: int) -> list[dict]:
     return [{"role": "user", "content": f"Translate into English: 我们第{i}次一起去北京旅游。"}]
 
 
-def distilabel_requests_per_s(base_url: str, n_requests: int) -> float | str:
+def distilabel_llm(base_url: str):
+    """distilabel's OpenAILLM on the stub, loaded; None when distilabel is not installed."""
     try:
         from distilabel.models import OpenAILLM
     except ImportError:
-        return "not installed"
+        return None
     llm = OpenAILLM(model="stub", base_url=base_url, api_key="sk-stub", max_retries=0, timeout=30)
     llm.load()
+    return llm
+
+
+def distilabel_requests_per_s(llm, n_requests: int) -> float:
     start = time.perf_counter()
     done = 0
     for lo in range(0, n_requests, CONCURRENCY):  # distilabel runs one input batch concurrently
@@ -116,7 +130,7 @@ def distilabel_requests_per_s(base_url: str, n_requests: int) -> float | str:
     return n_requests / elapsed
 
 
-def curator_requests_per_s(base_url: str, n_requests: int) -> float | str:
+def curator_note() -> str:
     try:
         import bespokelabs.curator  # noqa: F401
     except ImportError:
@@ -124,50 +138,75 @@ def curator_requests_per_s(base_url: str, n_requests: int) -> float | str:
     return "installed but not wired"
 
 
+def latency_run(base_url: str, n: int, turns: int) -> dict:
+    """One worker at 200 ms. The ideal needs ideal rate x CPU per request <= one core (one event loop): above ~0.7
+    the loop queues responses and the 200 ms cycle stretches, whatever the concurrency limit."""
+    cpu = time.process_time()  # this process only (the stub is a child): the engine's event loop and the caller
+    rate = engine_requests_per_s(base_url, n, turns)
+    cpu = time.process_time() - cpu
+    return {"req_per_s": rate, "client_cpu_ms_per_req": 1000 * cpu / n, "client_core_share": cpu * rate / n,
+            "share_of_ideal": rate / IDEAL_200MS}
+
+
+def workers_run(base_url: str, n: int, turns: int, workers: int) -> dict:
+    rate, cpu_ms = workers_requests_per_s(base_url, n, turns, workers)
+    return {"req_per_s": rate, "client_cpu_ms_per_req": cpu_ms, "share_of_ideal": rate / IDEAL_200MS}
+
+
+def event_loop_kind() -> str:
+    """uvloop or asyncio: the engine's choice, which moves the CPU per request."""
+    from redraft.synth.teacher_step import new_event_loop
+
+    loop = new_event_loop()
+    loop.close()
+    return type(loop).__module__.split(".")[0]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--requests", type=int, default=6000)
+    p.add_argument("--requests", type=int, default=6000, help="per zero-latency run")
+    p.add_argument("--latency-requests", type=int, default=5 * CONCURRENCY * 5,
+                   help="per 200 ms run with one worker (~5 s at the ideal rate); four times as many with 2 workers")
     p.add_argument("--turns", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
     os.environ.setdefault("REDRAFT_PROGRESS", "0")
     from loguru import logger
 
+    from redraft.synth.openai_teacher import http_client_class
+
     logger.remove()
-    # other work on the machine shows up here; compare figures taken at similar load
-    result = {"benchmark": "synth_overhead", "cores": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
-              "in_flight": CONCURRENCY,
-              "requests": a.requests}
-    proc, url = start_server()
+    result = {"benchmark": "synth_overhead", **machine(), "repeats": a.repeats, "in_flight": CONCURRENCY,
+              "requests": a.requests, "latency_200ms_requests": [a.latency_requests, 4 * a.latency_requests],
+              "event_loop": event_loop_kind(), "http_client": http_client_class().__name__}
+    instant, instant_url = start_server()
+    slow, slow_url = start_server("--latency", "0.2")
     try:
-        engine_requests_per_s(url, 512, a.turns)  # warm-up
-        result["redraft_req_per_s"] = round(engine_requests_per_s(url, a.requests, a.turns), 1)
-        d = distilabel_requests_per_s(url, a.requests)
-        result["distilabel_req_per_s"] = round(d, 1) if isinstance(d, float) else d
-        c = curator_requests_per_s(url, a.requests)
-        result["curator_req_per_s"] = round(c, 1) if isinstance(c, float) else c
+        llm = distilabel_llm(instant_url)
+        engine_requests_per_s(instant_url, 512, a.turns)  # warm-up, untimed
+        contenders = {"redraft": lambda: {"req_per_s": engine_requests_per_s(instant_url, a.requests, a.turns)}}
+        if llm:
+            distilabel_requests_per_s(llm, 512)
+            contenders["distilabel"] = lambda: {"req_per_s": distilabel_requests_per_s(llm, a.requests)}
+        contenders["200ms_1_worker"] = lambda: latency_run(slow_url, a.latency_requests, a.turns)
+        contenders["200ms_2_workers"] = lambda: workers_run(slow_url, 4 * a.latency_requests, a.turns, workers=2)
+        runs = repeat(contenders, a.repeats)
     finally:
-        proc.kill()
-    peers = [v for v in (result["distilabel_req_per_s"], result["curator_req_per_s"]) if isinstance(v, float)]
-    if peers:
-        result["speedup_vs_best_peer"] = round(result["redraft_req_per_s"] / max(peers), 2)
-    proc, url = start_server("--latency", "0.2")
-    try:
-        n = 5 * CONCURRENCY * 5  # ~5 s at the ideal rate
-        cpu = time.process_time()  # this process only (the stub is a child): the engine's event loop and the caller
-        rate = engine_requests_per_s(url, n, a.turns)
-        cpu = time.process_time() - cpu
-        result["latency_200ms_req_per_s"] = round(rate, 1)
-        # the ideal needs ideal_rate x CPU per request <= one core (one event loop): above ~0.7 the loop queues
-        # responses and the 200 ms cycle stretches, whatever the concurrency limit
-        result["latency_200ms_client_cpu_ms_per_req"] = round(1000 * cpu / n, 3)
-        result["latency_200ms_client_core_share"] = round(cpu * rate / n, 2)
-        result["latency_200ms_share_of_ideal"] = round(rate / (CONCURRENCY / 0.2), 3)
-        rate, cpu_ms = workers_requests_per_s(url, 4 * n, a.turns, workers=2)
-        result["latency_200ms_2_workers_req_per_s"] = round(rate, 1)
-        result["latency_200ms_2_workers_client_cpu_ms_per_req"] = round(cpu_ms, 3)
-        result["latency_200ms_2_workers_share_of_ideal"] = round(rate / (CONCURRENCY / 0.2), 3)
-    finally:
-        proc.kill()
+        instant.kill()
+        slow.kill()
+    result["zero_latency"] = {"redraft": runs["redraft"].report(req_per_s=1)}
+    if llm:
+        result["zero_latency"]["distilabel"] = runs["distilabel"].report(req_per_s=1)
+        result["zero_latency"]["redraft_over_distilabel"] = ratio(runs["redraft"], runs["distilabel"], "req_per_s")
+    else:
+        result["zero_latency"]["distilabel"] = "not installed (pip install distilabel)"
+    result["zero_latency"]["curator"] = curator_note()
+    result["latency_200ms"] = {
+        "ideal_req_per_s": IDEAL_200MS,
+        "1_worker": runs["200ms_1_worker"].report(req_per_s=1, client_cpu_ms_per_req=3, client_core_share=2,
+                                                  share_of_ideal=3),
+        "2_workers": runs["200ms_2_workers"].report(req_per_s=1, client_cpu_ms_per_req=3, share_of_ideal=3)}
+    result["load_1m_at_end"] = load_1m()
     print(json.dumps(result))
 
 

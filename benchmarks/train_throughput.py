@@ -1,34 +1,44 @@
 """Training throughput of `redraft train` against TRL's SFTTrainer on the same model, data and settings.
 
 CPU (default): SmolLM2-135M-Instruct, fp32, translation dialogues of 1-3 turns built from WMT22 zh-en/de-en (or
-invented ones when ../shared/data is absent). Runs, one after another in this invocation:
+invented ones when ../shared/data is absent). Runs, --repeats times, interleaved (benchmarks/measure.py):
   ours (no packing, dynamic padding), TRL SFTTrainer (no packing), ours (best-fit packing)
-and prints one JSON line: real (non-padding) tokens/s of each, the ratios against TRL and the load average.
-TRL runs inside this process with glibc's malloc defaults; ours goes through `redraft train`, whose launcher keeps
-freed memory in the heap on CPU machines (trainer/launch.py).
+and prints one JSON line: real (non-padding) tokens/s of each (median, min, max, every value), the ratios of the
+medians against TRL and the load average around every run. The first step of every run is its warm-up, left out
+of every figure alike. Each run is a fresh process in the same environment: ours through `redraft train`, TRL in a
+process started with the environment `redraft train` gives its own (trainer/launch.py: threads, and glibc keeping
+freed memory in the heap on a CPU), so the ratio compares the trainers, not the process they run in.
+(TRL, the peer: `pip install trl`, or `pip install -e .[bench]`)
 
-GPU (--gpu): a ~1B Llama-architecture model (Llama-3.2-1B shape, SmolLM2 tokenizer), random init, seq 2048, bf16,
-packing, torch.compile; prints tokens/s and MFU from metrics.jsonl.
+GPU (--gpu): a ~1B Llama-architecture model (Llama-3.2-1B shape, 49k vocabulary), random init, and a tokenizer
+built in code (tests/random_models.py: nothing is fetched), seq 2048, bf16, packing, torch.compile, with and without
+activation checkpointing: tokens/s, TFLOP/s per GPU, MFU and peak memory from metrics.jsonl; below 45% MFU (and
+with --profile-out), a torch.profiler summary of two steps. `--gpu --cpu` runs the same code on the CPU with a
+tiny model (what benchmarks/gpu_check.sh --cpu does).
 
-    python benchmarks/train_throughput.py [--steps 5] [--micro-batch-size 4] [--seq-len 512] [--repeats 2]
-    python benchmarks/train_throughput.py --gpu [--nproc 1] [--steps 30]
+    python benchmarks/train_throughput.py [--steps 5] [--micro-batch-size 4] [--seq-len 512] [--repeats 3]
+    python benchmarks/train_throughput.py --gpu [--nproc 1] [--steps 20] [--warmup 3] [--profile-out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
-import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
+from measure import load_1m, machine, ratio, repeat
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wmt22"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "wmt22"
 REVISIONS = ["Make it more formal.", "Make it shorter.", "Use simpler words.", "Keep the word order closer."]
 
 
@@ -74,20 +84,25 @@ def write_dialogues(out: Path, n: int, sentences_per_dialogue: int = 1) -> Path:
     return out
 
 
-def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, warmup: int = 1, **fields) -> dict:
-    from redraft.trainer import train
-
+def write_config(model: Path, data: Path, work: Path, name: str, **fields) -> Path:
     cfg = {"model": str(model), "data": [str(data)], "output_dir": str(work / name), "lr": 1e-5,
            "optimizer": "adamw", "seed": 0, "progress": False, "grad_clip": 1.0, "lr_schedule": "constant",
            **fields}
     path = work / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, warmup: int = 1, **fields) -> dict:
+    from redraft.trainer import train
+
+    path = write_config(model, data, work, name, **fields)
     t0 = time.perf_counter()
     rc = train(str(path), [], nproc)
     wall = time.perf_counter() - t0
     if rc:
         raise SystemExit(f"redraft train failed ({rc}) for {name}")
-    steps = [json.loads(line) for line in (work / name / "metrics.jsonl").read_text().splitlines()][warmup:]
+    steps = timed_steps(work / name, warmup)
     out = {"tokens_per_s": sum(s["tokens"] for s in steps) / sum(s["step_time_s"] for s in steps),
            "step_time_s": statistics.median(s["step_time_s"] for s in steps),
            "tokens_per_step": statistics.mean(s["tokens"] for s in steps),
@@ -95,6 +110,19 @@ def ours(model: Path, data: Path, work: Path, name: str, nproc: int = 1, warmup:
     if "mfu" in steps[0]:
         out["mfu"] = statistics.median(s["mfu"] for s in steps)
     return out
+
+
+def trl_process(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, seq_len: int) -> dict:
+    """`trl` in a fresh process, with the environment `redraft train` gives its processes."""
+    from redraft.trainer.launch import process_env
+
+    cmd = [sys.executable, __file__, "--trl-run", str(model), str(data), str(work), str(steps), str(micro_batch_size),
+           str(seq_len)]
+    done = subprocess.run(cmd, env=process_env(1), stdout=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(f"the TRL run failed ({done.returncode}; its output is above)")
+    shutil.rmtree(work / "trl", ignore_errors=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def trl(model: Path, data: Path, work: Path, steps: int, micro_batch_size: int, seq_len: int) -> dict:
@@ -139,63 +167,163 @@ def cpu_benchmark(args) -> dict:
     from redraft.synth.embedded_model import embedded_model_dir
 
     model = Path(args.model) if args.model else embedded_model_dir()
-    load_start = os.getloadavg()
+    start = machine()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         data = write_dialogues(work / "dialogues", args.examples)
         common = dict(seq_len=args.seq_len, micro_batch_size=args.micro_batch_size, grad_accum=1,
                       max_steps=args.steps + 1)
-        runs = {"ours_unpacked": [], "trl_unpacked": [], "ours_packed": []}
-        # interleaved repeats, best of each: other load on a shared machine only ever slows a run down
-        for r in range(args.repeats):
-            runs["ours_unpacked"].append(ours(model, data, work, f"ours-unpacked-{r}", packing=False, **common))
-            runs["trl_unpacked"].append(trl(model, data, work, args.steps + 1, args.micro_batch_size, args.seq_len))
-            runs["ours_packed"].append(ours(model, data, work, f"ours-packed-{r}", packing=True, **common))
-        best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in runs.items()}
-        for k, v in runs.items():
-            best[k]["all_tokens_per_s"] = [round(x["tokens_per_s"], 1) for x in v]
-        unpacked, baseline, packed = best["ours_unpacked"], best["trl_unpacked"], best["ours_packed"]
+        run_ids = itertools.count()
+
+        def ours_run(**fields) -> dict:
+            name = f"ours-{next(run_ids)}"
+            result = ours(model, data, work, name, **common, **fields)
+            shutil.rmtree(work / name)  # the exported model: ~0.5 GB a run
+            return result
+
+        runs = repeat({"ours_unpacked": lambda: ours_run(packing=False),
+                       "trl_unpacked": lambda: trl_process(model, data, work, args.steps + 1, args.micro_batch_size,
+                                                           args.seq_len),
+                       "ours_packed": lambda: ours_run(packing=True)}, args.repeats)
+    figures = dict(tokens_per_s=1, step_time_s=3, tokens_per_step=1, examples_per_step=2, wall_s=1)
     return {
-        "benchmark": "train_throughput", "device": "cpu", "threads": os.cpu_count(), "model": model.name,
+        "benchmark": "train_throughput", "device": "cpu", **start, "repeats": args.repeats, "model": model.name,
         "seq_len": args.seq_len, "micro_batch_size": args.micro_batch_size, "steps_timed": args.steps,
-        # 1-minute load averages at the start and the end: other work on the cores slows every run down
-        "load_average": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
-        "ours_unpacked": unpacked, "trl_unpacked": baseline, "ours_packed": packed,
-        "speedup_unpacked_vs_trl": round(unpacked["tokens_per_s"] / baseline["tokens_per_s"], 3),
-        "speedup_packed_effective_vs_trl": round(packed["tokens_per_s"] / baseline["tokens_per_s"], 3),
+        "trl_version": runs["trl_unpacked"].figures[0]["trl_version"],
+        **{name: r.report(**figures) for name, r in runs.items()},
+        "speedup_unpacked_vs_trl": ratio(runs["ours_unpacked"], runs["trl_unpacked"], "tokens_per_s", digits=3),
+        "speedup_packed_effective_vs_trl": ratio(runs["ours_packed"], runs["trl_unpacked"], "tokens_per_s",
+                                                 digits=3),
+        "load_1m_at_end": load_1m(),
     }
 
 
+# Llama-3.2-1B's shape with SmolLM2's 49k vocabulary: ~1.0B parameters
+LLAMA_1B = dict(vocab_size=49152, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+                num_attention_heads=32, num_key_value_heads=8, rope_theta=500000.0)
+TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+MFU_GOAL = 0.45  # below it, a profile of the steps says where the time goes
+
+
 def gpu_benchmark(args) -> dict:
+    """MFU of `redraft train` on a random-weight model built in code (nothing fetched): with and without activation
+    checkpointing, then, when MFU is short of the goal (or unknown: the CPU), a torch.profiler summary of two steps.
+    MFU counts the work the trainer does: 6 FLOPs per parameter per real token plus attention (trainer/metrics.py's
+    step_flops, the head on trained tokens only), over the bf16 dense peak of the device (989 TFLOP/s on an H200)."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from redraft.synth.embedded_model import embedded_model_dir
+    from redraft.trainer.metrics import PEAK_BF16_FLOPS, step_flops
 
+    sys.path.insert(0, str(ROOT / "tests"))
+    from random_models import build_tokenizer, random_llama
+
+    if not args.cpu and not torch.cuda.is_available():
+        raise SystemExit("--gpu needs CUDA; --gpu --cpu runs the same code on the CPU with a tiny model")
+    device = "cpu" if args.cpu else torch.cuda.get_device_name(0)
+    peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in device), None)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        tokenizer = AutoTokenizer.from_pretrained(embedded_model_dir())
-        # Llama-3.2-1B's shape with SmolLM2's 49k vocabulary: ~1.0B parameters
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=2048, intermediate_size=8192,
-                             num_hidden_layers=16, num_attention_heads=32, num_key_value_heads=8,
-                             max_position_embeddings=args.seq_len, tie_word_embeddings=True, rope_theta=500000.0,
-                             bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                             pad_token_id=tokenizer.pad_token_id)
-        torch.manual_seed(0)
-        model = LlamaForCausalLM(config)
-        n_params = sum(p.numel() for p in model.parameters())
-        model.save_pretrained(work / "model")
-        del model
-        tokenizer.save_pretrained(work / "model")
-        # long dialogues fill the 2048-token rows, as torchtitan's documents do, so the 12*L*H*T attention term
-        # of the MFU estimate is not inflated by packing many short documents
-        data = write_dialogues(work / "dialogues", args.examples, sentences_per_dialogue=24)
-        result = ours(work / "model", data, work, "gpu", nproc=args.nproc, seq_len=args.seq_len,
-                      micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + 3, warmup=3,
-                      packing=True, dtype="bfloat16", compile=args.compile, activation_checkpointing=False)
-    return {"benchmark": "train_throughput", "device": torch.cuda.get_device_name(0), "nproc": args.nproc,
-            "model": "llama-1B-shape random init", "params": n_params, "seq_len": args.seq_len,
-            "micro_batch_size": args.micro_batch_size, "compile": args.compile, "ours_packed_bf16": result}
+        tokenizer = build_tokenizer([t for _, s, r in parallel_pairs(2000) for t in (s, r)])
+        model = random_llama(work / "model", tokenizer, device="cpu" if args.cpu else "cuda",
+                             save_dtype=torch.bfloat16, max_position_embeddings=args.seq_len,
+                             **(TINY if args.cpu else LLAMA_1B))
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the model was built on the GPU; the trainer processes need the memory
+        config = AutoConfig.from_pretrained(model)
+        with torch.device("meta"):
+            n_params = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+        # long dialogues fill the rows, as torchtitan's documents do, so the 12*L*H*T attention term of the MFU
+        # estimate is not inflated by packing many short documents
+        data = write_dialogues(work / "dialogues", args.examples, sentences_per_dialogue=4 if args.cpu else 24)
+        fields = dict(nproc=args.nproc, warmup=args.warmup, seq_len=args.seq_len,
+                      micro_batch_size=args.micro_batch_size, grad_accum=1, max_steps=args.steps + args.warmup,
+                      packing=True, dtype="bfloat16", compile=args.compile)
+        runs = {}
+        for checkpointing in (False, True):
+            name = "activation_checkpointing" if checkpointing else "no_activation_checkpointing"
+            result = ours(model, data, work, name, activation_checkpointing=checkpointing, **fields)
+            steps = timed_steps(work / name, args.warmup)
+            flops = sum(step_flops(config, n_params, args.seq_len, s["tokens"], s["trained_tokens"]) for s in steps)
+            result["tflops_per_gpu"] = flops / sum(s["step_time_s"] for s in steps) / args.nproc / 1e12
+            result["mfu"] = result["tflops_per_gpu"] * 1e12 / peak if peak else None
+            result["peak_memory_gib"] = max((s.get("peak_memory_gib", 0) for s in steps), default=0) or None
+            runs[name] = result
+            print(f"[train_throughput] {name}: {json.dumps(result)}", file=sys.stderr, flush=True)
+        mfu = runs["no_activation_checkpointing"]["mfu"]
+        profile = None
+        if args.profile_out and (mfu is None or mfu < MFU_GOAL):
+            profile = profile_steps(model, data, work, Path(args.profile_out), args.warmup, seq_len=args.seq_len,
+                                    micro_batch_size=args.micro_batch_size, grad_accum=1, packing=True,
+                                    dtype="bfloat16", compile=args.compile)
+    return {"benchmark": "train_throughput", "device": device, "torch": torch.__version__, "nproc": args.nproc,
+            "model": "llama-1B-shape random init" if not args.cpu else "tiny llama random init", "params": n_params,
+            "seq_len": args.seq_len, "micro_batch_size": args.micro_batch_size, "compile": args.compile,
+            "steps_timed": args.steps, "peak_tflops": peak / 1e12 if peak else None, "mfu_goal": MFU_GOAL, **runs,
+            "profile": profile}
+
+
+def timed_steps(run: Path, warmup: int) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()][warmup:]
+
+
+def profile_steps(model: Path, data: Path, work: Path, out: Path, warmup: int, **fields) -> dict:
+    """The trainer in this process under torch.profiler for two steps after `warmup` + 1; writes the top kernels
+    (the top operators on the CPU) by time to `out` and returns the device time by kind of kernel."""
+    import torch
+    import torch.distributed as dist
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+    from torch.profiler import ProfilerActivity, profile, schedule
+
+    from redraft.trainer.config import load_config
+    from redraft.trainer.main import run
+
+    cuda = torch.cuda.is_available()
+    path = write_config(model, data, work, "profile", max_steps=warmup + 3, **fields)
+    step_ends = []
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities, schedule=schedule(wait=warmup, warmup=1, active=2)) as prof:
+        def step_done(*_):
+            step_ends.append(time.perf_counter())
+            prof.step()
+
+        hook = register_optimizer_step_post_hook(step_done)
+        try:
+            run(load_config(path))
+        finally:
+            hook.remove()
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    averages = prof.key_averages()
+    wall_us = (step_ends[-1] - step_ends[-3]) * 1e6  # the two profiled steps
+    if cuda:
+        kernels = [e for e in averages if e.device_type == torch.autograd.DeviceType.CUDA]
+        kinds = {}
+        for e in kernels:
+            kind = kernel_kind(e.key)
+            kinds[kind] = kinds.get(kind, 0) + e.self_device_time_total
+        busy = sum(kinds.values())
+        summary = {"gpu_busy_share": round(busy / wall_us, 3),
+                   "device_time_share": {k: round(v / busy, 3) for k, v in sorted(kinds.items(), key=lambda x: -x[1])}}
+        table = averages.table(sort_by="self_device_time_total", row_limit=30)
+    else:
+        summary = {}
+        table = averages.table(sort_by="self_cpu_time_total", row_limit=30)
+    out.write_text(f"torch.profiler: 2 training steps after {warmup + 1}, {wall_us / 2e3:.1f} ms per step\n"
+                   f"{json.dumps(summary, indent=1)}\n{table}\n")
+    print(out.read_text(), file=sys.stderr, flush=True)
+    return {"file": out.name, "step_ms": round(wall_us / 2e3, 1), **summary}
+
+
+def kernel_kind(name: str) -> str:
+    name = name.lower()
+    for kind, marks in (("matmul", ("gemm", "cutlass", "nvjet", "xmma", "cublas", "wgmma")),
+                        ("flex_attention", ("flex", "triton_tem")), ("nccl", ("nccl",)),
+                        ("inductor_fused", ("triton_",)), ("copy_memset", ("memcpy", "memset", "copy")),
+                        ("elementwise_reduce", ("elementwise", "reduce", "vectorized"))):
+        if any(m in name for m in marks):
+            return kind
+    return "other"
 
 
 def main() -> None:
@@ -207,12 +335,22 @@ def main() -> None:
     p.add_argument("--seq-len", type=int, default=None)
     p.add_argument("--examples", type=int, default=3000)
     p.add_argument("--nproc", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=2, help="CPU: interleaved repeats, the best of each is reported")
+    p.add_argument("--repeats", type=int, default=3, help="CPU: interleaved repeats; figures are their medians")
     p.add_argument("--no-compile", dest="compile", action="store_false")
+    p.add_argument("--cpu", action="store_true", help="with --gpu: the same runs on the CPU with a tiny model, 2 "
+                                                      "timed steps (checks the code, measures nothing)")
+    p.add_argument("--warmup", type=int, help="--gpu: steps run before the timed ones, compilation (default 3)")
+    p.add_argument("--profile-out", help="--gpu: when MFU is below the goal, write a torch.profiler summary here")
+    p.add_argument("--trl-run", nargs=6, help=argparse.SUPPRESS)  # one TRL run, in the process trl_process starts
     args = p.parse_args()
+    if args.trl_run:
+        model, data, work, steps, micro_batch_size, seq_len = args.trl_run
+        print(json.dumps(trl(Path(model), Path(data), Path(work), int(steps), int(micro_batch_size), int(seq_len))))
+        return
     if args.gpu:
-        args.steps, args.micro_batch_size = args.steps or 20, args.micro_batch_size or 4
-        args.seq_len = args.seq_len or 2048
+        args.steps, args.micro_batch_size = args.steps or (2 if args.cpu else 20), args.micro_batch_size or 4
+        args.seq_len = args.seq_len or (256 if args.cpu else 2048)
+        args.warmup = args.warmup if args.warmup is not None else 1 if args.cpu else 3
         result = gpu_benchmark(args)
     else:
         args.steps, args.micro_batch_size = args.steps or 5, args.micro_batch_size or 4

@@ -108,66 +108,15 @@ RUN_HELP = """examples:
       --model my-model --base-url http://127.0.0.1:8000/v1 -o out/b80
   redraft eval eval.yaml --model out/train/final -o out/ev      # several suites from a config
 Re-running the same command computes only what is missing; --fresh starts over."""
-MODEL_FLAGS = ("model", "base_url", "api_key_env", "max_tokens", "max_concurrency", "temperature", "batch_size",
-               "threads")
-SUITE_FLAGS = ("src", "ref", "data", "langs", "baseline", "judge_model", "judge_url")
-
-
-def suite_fields(a) -> dict:
-    from redraft.errors import UsageError
-
-    if a.target in ("translation", "interactive"):
-        if a.data and (a.src or a.ref):
-            raise UsageError("give --src and --ref, or --data, not both")
-        fields = {"source": a.data or a.src, "reference": a.ref}
-    elif a.target == "constrained":
-        fields = {"data": a.data}
-    else:
-        fields = {"questions": a.data, "baseline": a.baseline, "both_orders": False if a.one_order else None}
-        if a.judge_model:
-            fields["judge"] = {"provider": "embedded"} if a.judge_model == "embedded" else {
-                "model": a.judge_model, "base_url": a.judge_url}
-        elif a.judge_url:
-            raise UsageError("--judge-url needs --judge-model")
-    unused = [f for f in ("src", "ref") if getattr(a, f) and a.target not in ("translation", "interactive")]
-    unused += [f for f in ("baseline", "judge_model", "one_order") if getattr(a, f) and a.target != "bayling80"]
-    if unused:
-        raise UsageError(f"the {a.target} suite takes no --{unused[0].replace('_', '-')}")
-    return {**fields, "langs": a.langs, "limit": a.limit}
 
 
 def cmd_run(argv: list[str]) -> int:
-    from pathlib import Path
-
-    from redraft.errors import UsageError
-
-    from .config import load_config, suite_config
-    from .models import ModelConfig
+    from .config import eval_config
     from .runner import run_eval
-    from .suites import suite_modules
 
-    a = run_parser().parse_args(argv)
-    if a.target in suite_modules():
-        config = suite_config(a.target, suite_fields(a), a.overrides)
-    elif Path(a.target).is_file():
-        given = [f for f in SUITE_FLAGS if getattr(a, f)]
-        if given:
-            raise UsageError(f"--{given[0].replace('_', '-')} is for a suite named on the command line; with a "
-                             f"config, set it there or with --set suites.N.FIELD=VALUE")
-        config = load_config(a.target, a.overrides)
-        for s in config.suites:
-            s.limit = a.limit or s.limit
-    else:
-        raise UsageError(f"{a.target}: neither a suite ({', '.join(suite_modules())}) nor a config file")
-    flags = {f: getattr(a, f) for f in MODEL_FLAGS if getattr(a, f) is not None}
-    base = {} if a.model or config.model is None else config.model.model_dump(exclude_unset=True)
-    if "model" not in {**base, **flags}:
-        raise UsageError("no model under test: give --model (or `model:` in the config)")
-    try:
-        config.model = ModelConfig(**{**base, **flags})
-    except ValueError as e:
-        raise UsageError(f"model options: {e}") from None
-    out = run_eval(config, a.output, fresh=a.fresh)
+    options = vars(run_parser().parse_args(argv))
+    output, fresh = options.pop("output"), options.pop("fresh")
+    out = run_eval(eval_config(**options), output, fresh=fresh)  # the other options are eval_config's keywords
     for line in summary_lines(out):
         print(line)
     return 0

@@ -6,16 +6,11 @@ was answered so far is in the response cache for the re-run."""
 from __future__ import annotations
 
 import concurrent.futures
-from collections import Counter
 from collections.abc import Coroutine
 
-from redraft.synth.budget import Budget
-from redraft.synth.engine import FAILING_SHARE
+from redraft.synth.calls import Budget
 from redraft.synth.errors import TeacherError, TeacherUnavailable
-from redraft.synth.loop import LoopThread
-from redraft.synth.progress import Progress
-
-FAIL_FAST_AFTER = 16
+from redraft.synth.teacher_step import FailFast, LoopThread, Progress
 
 
 async def _outcome(coro: Coroutine):
@@ -29,18 +24,15 @@ def run_all(loop: LoopThread, coros: list[Coroutine], desc: str, budget: Budget 
     """Each coroutine's result, or its TeacherError, in order."""
     futures = [loop.submit(_outcome(c)) for c in coros]
     progress = Progress(len(futures), budget or Budget(), desc)
-    failures: Counter = Counter()
+    failing = FailFast()
     try:
-        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+        for future in concurrent.futures.as_completed(futures):
             outcome = future.result()  # TeacherUnavailable and other errors propagate
-            failed = isinstance(outcome, TeacherError)
-            progress.item_done(not failed)
-            if failed:
-                failures[outcome.reason] += 1
-                n = sum(failures.values())
-                if n >= FAIL_FAST_AFTER and n >= FAILING_SHARE * done:
-                    raise TeacherUnavailable(f"{n} of {done} {desc} requests failed ({dict(failures)}); last: "
-                                             f"{outcome}. Answers so far are cached: re-run to resume")
+            progress.item_done(not isinstance(outcome, TeacherError))
+            if failing.record(outcome):
+                raise TeacherUnavailable(f"{failing.failed} of {failing.finished} {desc} requests failed "
+                                         f"({dict(failing.failures)}); last: {outcome}. Answers so far are cached: "
+                                         "re-run to resume")
     except BaseException:
         for f in futures:
             f.cancel()

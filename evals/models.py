@@ -7,7 +7,7 @@
 
 The first two sit behind synth's `TeacherCalls`, in front of a response cache in the output folder: a re-run asks
 nothing twice. A teacher-backed model also passes for synth's assistant teacher (it has `role`, `model` and
-`complete(messages, seed=)`), which is how the interactive suite has it answer synth's own revision requests.
+`complete(messages, seed=, position=)`), which is how the interactive suite has it answer synth's own revision requests.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError, UsageError
-from redraft.synth.budget import Budget
 from redraft.synth.cache import ResponseCache
-from redraft.synth.calls import TeacherCalls
+from redraft.synth.calls import Budget, TeacherCalls
 from redraft.synth.config import TeacherConfig
 from redraft.synth.teacher import Completion
 
@@ -66,8 +65,9 @@ class TeacherModel:
     def expect(self, ids: list, data_file) -> None:
         """Hypotheses must cover the suite's rows; a model answers whatever it is asked."""
 
-    async def complete(self, messages: list[dict], *, seed: int, row: int | None = None, turn: int = 0) -> Completion:
-        return await self.calls.complete(messages, seed=seed)
+    async def complete(self, messages: list[dict], *, seed: int, row: int | None = None, turn: int = 0,
+                       position: int | None = None) -> Completion:
+        return await self.calls.complete(messages, seed=seed, position=position)
 
     async def close(self) -> None:
         await self.teacher.close()
@@ -108,7 +108,8 @@ class HypothesisModel:
             if got is not None and want is not None and str(got) != str(want):
                 raise InputError(str(self.path), n, f"id {got!r} where {data_file} has {want!r} on that line")
 
-    async def complete(self, messages, *, seed: int, row: int | None = None, turn: int = 0) -> Completion:
+    async def complete(self, messages, *, seed: int, row: int | None = None, turn: int = 0,
+                       position: int | None = None) -> Completion:
         if row is None:
             raise UsageError(f"{self.path}: precomputed hypotheses cannot answer this suite's requests (they depend "
                              "on earlier answers); evaluate a model")

@@ -20,15 +20,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.synth.loop import LoopThread
+from redraft.output import STATE_DIR, publish
+from redraft.synth.teacher_step import LoopThread
 
 from .config import EvalConfig
 from .models import make_model
 from .segments import file_digest
 from .suites import Env, SuiteResult, suite_modules
 
-STATE_DIR = ".redraft"
-PUBLISHED = ("results.json", "generations.parquet", "README.md", "plots")
+EVAL_PARTS = ("results.json", "generations.parquet", "README.md", "plots")
 _TURN = pa.struct([("role", pa.string()), ("content", pa.string())])
 GENERATION_SCHEMA = pa.schema([
     ("suite", pa.string()), ("row", pa.int64()), ("id", pa.string()), ("turn", pa.int64()), ("kind", pa.string()),
@@ -112,18 +112,5 @@ def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
     pq.write_table(pa.concat_tables(tables) if tables else GENERATION_SCHEMA.empty_table(),
                    staging / "generations.parquet")
     write_report(staging, results)
-    publish(staging, out)
+    publish(staging, out, EVAL_PARTS)
     return out
-
-
-def publish(staging: Path, out: Path) -> None:
-    for name in PUBLISHED:
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    for name in PUBLISHED:
-        if (staging / name).exists():
-            (staging / name).rename(out / name)
-    shutil.rmtree(staging, ignore_errors=True)

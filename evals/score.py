@@ -4,8 +4,8 @@ plus constraint recall and all-met when a constraints file is given."""
 from __future__ import annotations
 
 from redraft.errors import InputError
+from redraft.filters.language_codes import language_pair
 
-from .langs import parse_langs
 from .metrics import CorpusScores, constraint_scores, corpus_scores
 from .segments import read_jsonl, read_lines, same_length
 
@@ -24,7 +24,7 @@ def read_constraints(path) -> list[list[str]]:
 def score_files(hyp: str, ref: str, langs: str, constraints: str | None = None) -> tuple[dict, CorpusScores]:
     """The scores as a dict (SPEC: n, bleu, chrf, their signatures, and the constraint metrics) and sacrebleu's
     score objects (which print themselves the way its command line does)."""
-    _, tgt = parse_langs(langs)
+    _, tgt = language_pair(langs)
     hyps, refs = read_lines(hyp), read_lines(ref)
     same_length(hyps, hyp, refs, ref)
     cons = None

@@ -11,11 +11,21 @@ from __future__ import annotations
 import json
 import re
 
-from .text import is_cjk, normalize
+from .text import base_lang, is_cjk, normalize
 
-_NUMBERED_ITEM = re.compile(r"^\s*(?:\d+[.)、:]|[-*•])\s*\S", re.MULTILINE)
+_ITEM_MARK = r"^\s*(?:\d+[.)、:．）]|[-*•・①-⑳])"
+_NUMBERED_ITEM = re.compile(_ITEM_MARK + r"\s*\S", re.MULTILINE)
+_ITEM_MARKS = re.compile(_ITEM_MARK + r"[ \t]*", re.MULTILINE)
 _CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
-_QUOTES = [('"', '"'), ("“", "”"), ("„", "“"), ("「", "」"), ("『", "』"), ("«", "»"), ("'", "'")]
+_QUOTES = [('"', '"'), ("“", "”"), ("„", "“"), ("„", "”"), ("「", "」"), ("『", "』"), ("«", "»"), ("»", "«"),
+           ("'", "'"), ("‘", "’"), ("‚", "‘")]
+# Languages that change a word's ending by case: a word asked for may appear inflected ("книга" as "книгу", "kniha" as
+# "knihy"), so it is matched by its stem, less up to two final vowels (or й, ь), keeping 3+ letters.
+CASE_ENDINGS = {"ru": "аеёиоуыэюяйь", "uk": "аеєиіїоуюяйь", "be": "аеёіоуыэюяйь", "cs": "aáeéěiíoóuúůyý",
+                "sk": "aáäeéiíoóôuúyý", "pl": "aąeęioóuy", "sl": "aeiou", "hr": "aeiou", "sr": "aeiouаеиоу",
+                "bs": "aeiou", "bg": "аеиоуъяю", "lt": "aąeęėiįouųūy", "lv": "aāeēiīouūs"}
+# Languages that attach words to the front of the next one (Arabic و, ب, ل, ال): a word is matched anywhere.
+PREFIXING = {"ar", "fa", "ur", "he"}
 # Answers to these kinds are not a new translation of the same text: they need not change it.
 NOT_A_REWRITE = {"explain", "third_language", "back_translation", "format"}
 # Answers to these kinds are not in the target language.
@@ -34,14 +44,22 @@ def parse_args(raw) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def stem(word: str, lang: str) -> str:
+    endings = CASE_ENDINGS.get(base_lang(lang), "")
+    for _ in range(2):
+        if len(word) > 3 and word[-1] in endings:
+            word = word[:-1]
+    return word
+
+
 def contains_word(text: str, word: str, lang: str) -> bool:
     text, word = text.casefold(), word.casefold().strip()
     if not word:
         return True
-    if is_cjk(lang) or not word[0].isalnum():
+    if is_cjk(lang) or base_lang(lang) in PREFIXING or not word[0].isalnum():
         return word in text
-    # whole word or word-stem (inflections: "Haus" ~ "Hauses"), never a match inside another word's middle
-    return re.search(r"(?<!\w)" + re.escape(word), text) is not None
+    # whole word or word-stem (inflections: "Haus" ~ "Hauses", "книга" ~ "книгу"), never inside another word's middle
+    return re.search(r"(?<!\w)" + re.escape(stem(word, lang)), text) is not None
 
 
 def length_of(text: str, unit: str) -> int:
@@ -76,17 +94,51 @@ def check_revision(kind: str, args: dict, previous: str, answer: str, lang: str)
     return None if followed else "revision_ignored"
 
 
+def _json(text: str):
+    """The JSON value of an answer, in a code fence or not; None when it is no JSON."""
+    try:
+        return json.loads(_CODE_FENCE.sub("", text.strip()))
+    except ValueError:
+        return None
+
+
+def _strings(value) -> list[str]:
+    """The string values of a JSON value, its keys left out."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict | list):
+        return [s for v in (value.values() if isinstance(value, dict) else value) for s in _strings(v)]
+    return []
+
+
+def _quoted_pair(text: str) -> tuple[str, str] | None:
+    return next(((a, b) for a, b in _QUOTES if text.startswith(a) and text.endswith(b) and len(text) > 2), None)
+
+
 def format_followed(args: dict, answer: str) -> bool:
     fmt, text = args.get("format"), answer.strip()
     if fmt == "numbered_list":
         return len(_NUMBERED_ITEM.findall(text)) >= int(args.get("count", 2))
     if fmt == "json":
-        try:
-            value = json.loads(_CODE_FENCE.sub("", text))
-        except ValueError:
-            return False
+        value = _json(text)
         return isinstance(value, dict) and bool(value)
     if fmt == "quoted":
-        return any(text.startswith(a) and text.endswith(b) and len(text) > 2 for a, b in _QUOTES)
+        return _quoted_pair(text) is not None
     return True
+
+
+def format_content(fmt: str | None, answer: str) -> str:
+    """What a format answer says, less the format (what its language is judged on): a JSON answer's string values,
+    not its keys ({"translation": ...} is English whatever the translation is in), a quoted answer inside its
+    quotation marks, a list's items without their numbers. An answer that does not follow its format, as it is."""
+    text = answer.strip()
+    if fmt == "json":
+        value = _json(text)
+        return answer if value is None else "\n".join(_strings(value))
+    if fmt == "quoted":
+        pair = _quoted_pair(text)
+        return answer if pair is None else text[len(pair[0]):-len(pair[1])]
+    if fmt == "numbered_list":
+        return _ITEM_MARKS.sub("", answer)
+    return answer
 

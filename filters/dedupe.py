@@ -6,11 +6,15 @@ position is kept: its place in the input as read (file order, then row order), c
 reader. That does not depend on the executor, the task count or the order tasks finish in.
 
 1. `DedupeSignatures` (one task per input shard): each item's 64-bit content hash and, for near dedupe, its LSH band
-   keys with its packed signature, appended to one file per bucket (a hash range, one per task of stage 2).
-2. `DedupeBuckets` (task b owns bucket b): reads bucket b from every task's files, sorts, and in every group of equal
-   hash (equal band key) marks each item that is not the group's first (and, for near dedupe, whose signature agrees
-   with the first's). The marked input positions go to one file per input shard.
-3. `DedupeFilter` (one task per input shard): drops the marked items of its shard.
+   keys with its packed signature, in one file per task (`signatures/RANK.bin`) grouped by bucket (a hash range, one
+   per task of stage 2) with an index (bucketed.py).
+2. `DedupeBuckets` (task b owns bucket b): reads bucket b, one byte range, from every task's file, sorts, and in
+   every group of equal hash (equal band key) marks each item that is not the group's first (and, for near dedupe,
+   whose signature agrees with the first's). The marked input positions go to one file (`marked/RANK.bin`) grouped
+   by the input shard they belong to.
+3. `DedupeFilter` (one task per input shard): reads its range of every stage-2 file and drops those items.
+
+Each stage writes one file per task, so a run with T tasks leaves 2T files, and each file appears by rename whole.
 
 An item can be both an exact and a near duplicate: it is counted once, as `duplicate`. Memory per task falls as
 1/tasks: stage 2 holds its bucket (16 bytes an item for exact dedupe, ~48 bytes an item and band for near dedupe),
@@ -19,7 +23,6 @@ stage 3 the marked positions of its shard.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +34,13 @@ from datatrove.utils.batching import batched
 from redraft.errors import UsageError
 from redraft.types import POSITION
 
+from .bucketed import BucketedWriter, read_bucket
 from .config import DedupeConfig, DedupeField
 from .minhash import MinHashLSH, near_dedupe_text
 from .text import normalize
 
 EXACT = np.dtype([("hash", "<u8"), ("pos", "<u8"), ("task", "<u4")])
+MARKED = np.dtype("<u8")  # a marked input position
 
 
 def near_dtype(packed_bytes: int) -> np.dtype:
@@ -73,15 +78,25 @@ def make_lsh(cfg: DedupeConfig) -> MinHashLSH:
         raise UsageError(f"dedupe: {e}") from None
 
 
-def _write_atomic(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+def signature_sections(cfg: DedupeConfig) -> dict[str, np.dtype]:
+    """The record kinds a stage-1 file holds, by section name."""
+    sections = {"exact": EXACT} if cfg.exact else {}
+    if cfg.near:
+        sections["near"] = near_dtype(make_lsh(cfg).packed_bytes)
+    return sections
+
+
+def read_buckets(folder: Path, kind: str, dtype: np.dtype, bucket: int, world_size: int) -> np.ndarray:
+    """Bucket `bucket` of section `kind` from the file of every task in `folder`: one byte range of each."""
+    parts = []
+    for task in range(world_size):
+        with open(folder / f"{task:05d}.bin", "rb") as f:
+            parts.append(read_bucket(f, kind, bucket, dtype))
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 class DedupeSignatures(PipelineStep):
-    """Stage 1: per input shard, hash records appended to one file per bucket (`world_size` buckets)."""
+    """Stage 1: per input shard, one file of hash records grouped by bucket (`world_size` buckets, bucketed.py)."""
 
     type = "🫂 - DEDUP"
     name = "dedupe signatures"
@@ -96,17 +111,15 @@ class DedupeSignatures(PipelineStep):
         folder = Path(self.folder) / "signatures"
         folder.mkdir(parents=True, exist_ok=True)
         lsh = make_lsh(self.cfg) if self.cfg.near else None
-        kinds = [k for k, on in (("exact", self.cfg.exact), ("near", self.cfg.near)) if on]
-        # truncated at the start, so a task re-run after a crash does not append twice
-        files = {(k, b): open(folder / f"{k}-{rank:05d}-{b:05d}.bin", "wb") for k in kinds for b in range(world_size)}
-        try:
+        # written whole by rename at the end, also without input, so a re-run after a crash rewrites it
+        with BucketedWriter(folder / f"{rank:05d}.bin", signature_sections(self.cfg), world_size) as out:
             for batch in batched(data or (), self.batch_size):
                 pos = np.array([d.metadata[POSITION] for d in batch], np.uint64)
                 self.stat_update("items", value=len(batch))
                 if self.cfg.exact:
                     rec = np.empty(len(batch), EXACT)
                     rec["hash"], rec["pos"], rec["task"] = content_hashes(batch), pos, rank
-                    self._append(files, "exact", rec, rec["hash"] % np.uint64(world_size))
+                    out.add("exact", rec, rec["hash"] % np.uint64(world_size))
                 if lsh is not None:
                     sig = lsh.hasher.signatures([near_dedupe_text(d) for d in batch])
                     keys, packed = lsh.band_keys(sig), lsh.pack(sig)
@@ -114,26 +127,14 @@ class DedupeSignatures(PipelineStep):
                     rec["key"], rec["band"] = keys, np.arange(lsh.bands, dtype=np.uint8)[None]
                     rec["pos"], rec["task"], rec["sig"] = pos[:, None], rank, packed[:, None, :]
                     rec = rec.reshape(-1)
-                    bucket = (rec["key"].astype(np.uint64) + rec["band"]) % np.uint64(world_size)
-                    self._append(files, "near", rec, bucket)
-        finally:
-            for f in files.values():
-                f.close()
+                    out.add("near", rec, (rec["key"].astype(np.uint64) + rec["band"]) % np.uint64(world_size))
         return
         yield
 
-    @staticmethod
-    def _append(files: dict, kind: str, rec: np.ndarray, bucket: np.ndarray) -> None:
-        order = np.argsort(bucket, kind="stable")
-        bucket, rec = bucket[order], rec[order]
-        bounds = np.flatnonzero(np.diff(bucket)) + 1
-        for start, part in zip(np.concatenate(([0], bounds)), np.split(rec, bounds)):
-            if len(part):
-                part.tofile(files[(kind, int(bucket[start]))])
-
 
 class DedupeBuckets(PipelineStep):
-    """Stage 2: task b reads bucket b of every stage-1 task and marks the duplicates in it."""
+    """Stage 2: task b reads bucket b of every stage-1 file, marks the duplicates in it, and writes their positions
+    to one file grouped by the input shard they belong to."""
 
     type = "🫂 - DEDUP"
     name = "dedupe buckets"
@@ -144,16 +145,17 @@ class DedupeBuckets(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         folder = Path(self.folder)
+        signatures = signature_sections(self.cfg)
         marked: dict[str, np.ndarray] = {}
         if self.cfg.exact:
-            rec = self._read("exact", EXACT, rank, world_size)
+            rec = read_buckets(folder / "signatures", "exact", signatures["exact"], rank, world_size)
             rec = rec[np.lexsort((rec["pos"], rec["hash"]))]
             later = np.zeros(len(rec), bool)
             later[1:] = rec["hash"][1:] == rec["hash"][:-1]
             marked["exact"] = rec[later]
         if self.cfg.near:
             lsh = make_lsh(self.cfg)
-            rec = self._read("near", near_dtype(lsh.packed_bytes), rank, world_size)
+            rec = read_buckets(folder / "signatures", "near", signatures["near"], rank, world_size)
             rec = rec[np.lexsort((rec["pos"], rec["key"], rec["band"]))]
             starts = np.ones(len(rec), bool)
             starts[1:] = (rec["key"][1:] != rec["key"][:-1]) | (rec["band"][1:] != rec["band"][:-1])
@@ -163,17 +165,13 @@ class DedupeBuckets(PipelineStep):
             marked["near"] = rec[near]
         out = folder / "marked"
         out.mkdir(parents=True, exist_ok=True)
-        for task in range(world_size):
-            _write_atomic(out / f"{rank:05d}-{task:05d}.npz",
-                          **{k: np.unique(v["pos"][v["task"] == task]) for k, v in marked.items()})
+        with BucketedWriter(out / f"{rank:05d}.bin", {k: MARKED for k in marked}, world_size) as w:
+            for kind, rec in marked.items():
+                pos, first = np.unique(rec["pos"], return_index=True)
+                w.add(kind, pos.astype(MARKED), rec["task"][first])
         self.stat_update("marked", value=sum(len(v) for v in marked.values()))
         return
         yield
-
-    def _read(self, kind: str, dtype: np.dtype, bucket: int, world_size: int) -> np.ndarray:
-        folder = Path(self.folder) / "signatures"
-        parts = [np.fromfile(folder / f"{kind}-{task:05d}-{bucket:05d}.bin", dtype) for task in range(world_size)]
-        return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 class DedupeFilter(BaseFilter):
@@ -187,13 +185,9 @@ class DedupeFilter(BaseFilter):
         self.exact = self.near = np.empty(0, np.uint64)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        exact, near = [], []
-        for f in sorted((Path(self.folder) / "marked").glob(f"*-{rank:05d}.npz")):
-            with np.load(f) as z:
-                exact.append(z["exact"]) if "exact" in z else None
-                near.append(z["near"]) if "near" in z else None
-        self.exact = np.unique(np.concatenate(exact)) if exact else np.empty(0, np.uint64)
-        self.near = np.unique(np.concatenate(near)) if near else np.empty(0, np.uint64)
+        marked = Path(self.folder) / "marked"
+        self.exact = np.unique(read_buckets(marked, "exact", MARKED, rank, world_size))
+        self.near = np.unique(read_buckets(marked, "near", MARKED, rank, world_size))
         yield from super().run(data, rank, world_size)
 
     def filter_batch(self, batch: list[Document]):
@@ -223,8 +217,8 @@ def dedupe_stages(cfg: DedupeField, folder: str) -> tuple[list[PipelineStep], li
 
 def dedupe_documents(docs: list[Document], cfg: DedupeConfig = DedupeConfig(), tasks: int = 1,
                      folder: str | None = None) -> list[bool | str]:
-    """The three stages in this process, over `docs` split into `tasks` shards the way the reader splits its input
-    (item i to task i % tasks): per document, True when kept, else the reason. For notebooks, tests and benchmarks."""
+    """The three stages in this process, over `docs` split into `tasks` contiguous shares the way the reader splits
+    its input: per document, True when kept, else the reason. For notebooks, tests and benchmarks."""
     import contextlib
     import tempfile
 
@@ -232,14 +226,14 @@ def dedupe_documents(docs: list[Document], cfg: DedupeConfig = DedupeConfig(), t
         for i, d in enumerate(docs):
             d.metadata[POSITION] = i
         signatures, buckets, drop = dedupe_stages(cfg, work)
+        cuts = [len(docs) * rank // tasks for rank in range(tasks + 1)]
         for rank in range(tasks):
-            list(signatures[0].run(iter(docs[rank::tasks]), rank, tasks))
+            list(signatures[0].run(iter(docs[cuts[rank]:cuts[rank + 1]]), rank, tasks))
         for rank in range(tasks):
             list(buckets[0].run(None, rank, tasks))
-        verdict: list[bool | str] = [True] * len(docs)
+        verdict: list[bool | str] = []
         for rank in range(tasks):
             list(drop.run(iter(()), rank, tasks))  # loads the shard's marks
-            shard = docs[rank::tasks]
-            for j, r in zip(range(rank, len(docs), tasks), drop.filter_batch(shard) if shard else []):
-                verdict[j] = True if r is True else r[1]
+            shard = docs[cuts[rank]:cuts[rank + 1]]
+            verdict += [True if r is True else r[1] for r in (drop.filter_batch(shard) if shard else [])]
         return verdict

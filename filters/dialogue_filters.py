@@ -14,7 +14,7 @@ import re
 import polars as pl
 from datatrove.data import Document
 
-from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, parse_args
+from .compliance import MIXED_LANGUAGE, OTHER_LANGUAGE, check_revision, format_content, parse_args
 from .langid import LanguageIdentifier
 from .phrases import META_TALK, REFUSAL
 from .rewrite import REWRITES
@@ -67,11 +67,19 @@ def matches_any(text: pl.Expr, patterns: list[str], *exempt: pl.Expr) -> pl.Expr
     return pl.any_horizontal(hits) if hits else pl.lit(False)
 
 
+def own_phrase(patterns: list[str], *texts: pl.Expr) -> pl.Expr:
+    """Do the pair's texts say such a thing themselves, in any of the patterns' languages? What a third-language answer
+    is exempted by: it cannot match the source and reference pattern by pattern ("Надеюсь, это поможет!" for "Hope
+    this helps!")."""
+    return pl.any_horizontal([t.str.contains(p) for p in patterns for t in texts]) if patterns else pl.lit(False)
+
+
 class Refusal(DialogueFilter):
     """An assistant turn that refuses (reason `turn{N}_refusal`) or talks about itself or the task around or instead
     of the translation, stated target language included ("The Spanish translation is:"; reason `turn{N}_meta_talk`),
     in every language redraft writes requests or answers in (patterns in filters/phrases.py). A pattern the pair's
-    source or reference matches too is the sentence's own ("I can't wait any longer") and does not count. Answers to
+    source or reference matches too is the sentence's own ("I can't wait any longer") and does not count; in a
+    third-language answer, any pattern of the list the source or reference matches exempts the list. Answers to
     `explain` and `format` requests may talk about the translation and are only checked for refusals."""
     name = "refusal"
 
@@ -87,9 +95,12 @@ class Refusal(DialogueFilter):
         text, src, ref = (pl.col(c).str.to_lowercase().str.replace_all("’", "'", literal=True)
                           for c in ("answer", "source", "reference"))
         talks = pl.col("kind").is_in(["explain", "format"]).fill_null(False).not_()
+        third = (pl.col("kind") == "third_language").fill_null(False)
+        refuses = matches_any(text, self.refusals, src, ref) & (third & own_phrase(self.refusals, src, ref)).not_()
+        meta = matches_any(text, self.meta_talk, src, ref) & (third & own_phrase(self.meta_talk, src, ref)).not_()
         reason = frame.select(
-            pl.when(matches_any(text, self.refusals, src, ref)).then(pl.lit("refusal"))
-            .when(talks & matches_any(text, self.meta_talk, src, ref)).then(pl.lit("meta_talk"))
+            pl.when(refuses).then(pl.lit("refusal"))
+            .when(talks & meta).then(pl.lit("meta_talk"))
             .otherwise(pl.lit(None, dtype=pl.String))).to_series()
         return verdicts(frame, reason, len(batch))
 
@@ -101,7 +112,8 @@ class TurnLanguage(DialogueFilter):
     """Every assistant turn is in the language asked for: the target language, or the language a
     `third_language` / `back_translation` request names (answers to `explain` are not checked), and Chinese in the
     pair's script variant: Simplified or Traditional as its language tag says (zh-TW, zh-Hans), else as the reference
-    (the source, for a back-translation) is written. One wrong turn drops the dialogue. Reasons
+    (the source, for a back-translation) is written. An answer to a `format` request is judged on what it says, not
+    the format: a JSON answer's string values, not its keys. One wrong turn drops the dialogue. Reasons
     `turn{N}_lang_mismatch`, `turn{N}_script_variant`."""
     name = "turn_language"
 
@@ -114,7 +126,9 @@ class TurnLanguage(DialogueFilter):
         frame = turn_frame(batch).filter(pl.col("lang").is_not_null() & mixed.not_())
         if frame.is_empty():
             return [True] * len(batch)
-        agrees = self.identifier.agreement(frame["answer"], frame["lang"])
+        said = [format_content(fmt, answer) if kind == "format" else answer
+                for kind, fmt, answer in frame.select("kind", "format", "answer").iter_rows()]
+        agrees = self.identifier.agreement(pl.Series(said, dtype=pl.String), frame["lang"])
         reason = [None if ok else "lang_mismatch" for ok in agrees]
         for i, row in enumerate(frame.iter_rows(named=True)):
             if reason[i] is None and row["lang"] in ("zh", "yue") and self._wrong_variant(row, batch[row["doc"]]):
@@ -161,6 +175,16 @@ MAGNITUDES = {
     "fr": {"mille": 3, "million": 6, "millions": 6, "milliard": 9, "milliards": 9, "billion": 12, "billions": 12},
     "es": {"mil": 3, "millón": 6, "millones": 6, "billón": 12, "billones": 12},
     "it": {"mila": 3, "milione": 6, "milioni": 6, "miliardo": 9, "miliardi": 9},
+    "pt": {"mil": 3, "milhão": 6, "milhões": 6, "bilhão": 9, "bilhões": 9, "trilhão": 12, "trilhões": 12},
+    "ru": {"тыс": 3, "тысяча": 3, "тысячи": 3, "тысяч": 3, "млн": 6, "миллион": 6, "миллиона": 6, "миллионов": 6,
+           "млрд": 9, "миллиард": 9, "миллиарда": 9, "миллиардов": 9, "трлн": 12, "триллион": 12, "триллиона": 12,
+           "триллионов": 12},
+    "uk": {"тис": 3, "тисяча": 3, "тисячі": 3, "тисяч": 3, "млн": 6, "мільйон": 6, "мільйона": 6, "мільйони": 6,
+           "мільйонів": 6, "млрд": 9, "мільярд": 9, "мільярда": 9, "мільярди": 9, "мільярдів": 9, "трлн": 12,
+           "трильйон": 12, "трильйона": 12, "трильйони": 12, "трильйонів": 12},
+    "cs": {"tis": 3, "tisíc": 3, "tisíce": 3, "mil": 6, "milion": 6, "miliony": 6, "milionů": 6, "mld": 9,
+           "miliarda": 9, "miliardy": 9, "miliard": 9, "bilion": 12, "biliony": 12, "bilionů": 12},
+    "ko": {"천": 3, "만": 4, "억": 8, "조": 12},
     "zh": {"千": 3, "万": 4, "亿": 8, "万亿": 12},
     "ja": {"千": 3, "万": 4, "億": 8, "兆": 12},
 }

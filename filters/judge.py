@@ -2,9 +2,10 @@
 instruction following, and the verdict goes into the row's `judge` column; with `judge.min_score` the dialogues
 scored below it are dropped (reason `judge_low_score`).
 
-The judge is a teacher as synth/ makes them, behind the same request layer (retries, rate limits) and the same
-content-addressed response cache in `OUT/.redraft/`, so a re-run pays for no verdict twice. Dialogues are judged
-concurrently over a sliding window, like `SynthesizeDialogues`, and come out in input order.
+`JudgeDialogues` is a `TeacherStep` (synth/teacher_step.py), like `SynthesizeDialogues`: the judge is a teacher behind
+synth's request layer (retries, rate limits) and content-addressed response cache in `OUT/.redraft/`, so a re-run
+pays for no verdict twice; dialogues are judged concurrently over a sliding window and come out in input order; most
+requests failing (`synth.config.FAIL_FAST_AFTER` of them at least) stops the run.
 
 A dialogue's score is its weakest turn's mean over the three criteria. A reply that is not the JSON verdict asked
 for gets a follow-up asking for the JSON only (`judge.retries` times); after that, when the request itself fails for
@@ -14,36 +15,24 @@ why (a re-run with a larger budget judges the rest, the verdicts so far from the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections import deque
-from pathlib import Path
 
-from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
+from datatrove.data import Document
 from datatrove.utils.logging import logger
 
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
 from redraft.filters.dialogue_filters import UNKNOWN_LANGS, answers, turns
-from redraft.synth.budget import Budget
-from redraft.synth.cache import ResponseCache
-from redraft.synth.calls import TeacherCalls
+from redraft.synth.calls import TeacherCalls, cost_text, request_seed
 from redraft.synth.config import TeacherConfig
-from redraft.synth.dialogue import request_seed
-from redraft.synth.engine import CACHE_FOLDER, FAILING_SHARE
-from redraft.synth.errors import BudgetExhausted, TeacherError, TeacherUnavailable
-from redraft.synth.loop import LoopThread
+from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.languages import language_name
 from redraft.synth.openai_teacher import resolve_api_key
-from redraft.synth.progress import Progress
-from redraft.synth.teacher import make_teacher
-from redraft.types import reject
+from redraft.synth.teacher_step import FailFast, TeacherSession, TeacherStep
+from redraft.types import POSITION
 
 LOW_SCORE = "judge_low_score"
 CRITERIA = ("adequacy", "fluency", "instruction_following")
-FAIL_FAST_AFTER = 16  # this many failed requests, and most of the finished ones, stop the run: the judge is down
 MAX_RATIONALE_CHARS = 300
 
 SYSTEM = """You rate translation dialogues. A user asks an assistant for a translation, then for revisions of it.
@@ -135,113 +124,72 @@ def parse_verdict(text: str, n_turns: int) -> dict | str:
             "rationale": str(rationale)[:MAX_RATIONALE_CHARS] if rationale is not None else None}
 
 
-async def judge_dialogue(calls: TeacherCalls, doc: Document, retries: int) -> tuple[dict, str | None]:
-    """The judge's verdict on one dialogue (score None, and the rationale says why, when there is no usable one), and
-    the reason its request failed, if it did."""
+async def judge_dialogue(calls: TeacherCalls, doc: Document, retries: int) -> dict:
+    """The judge's verdict on one dialogue (score None, and the rationale says why, when its replies hold no usable
+    one). Raises TeacherError when the request fails for good."""
     n = len(answers(doc))
     if n == 0:
-        return unscored("no assistant turn"), None
+        return unscored("no assistant turn")
     request = messages = judge_messages(doc)
     for attempt in range(retries + 1):
-        try:
-            reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"))
-        except TeacherUnavailable:
-            raise
-        except TeacherError as e:
-            return unscored(e.reason), e.reason
+        reply = await calls.complete(messages, seed=request_seed(0, doc.id, attempt, "judge"),
+                                     position=doc.metadata.get(POSITION))
         verdict = parse_verdict(reply.text, n)
         if isinstance(verdict, dict):
-            return verdict, None
+            return verdict
         messages = request + [{"role": "assistant", "content": reply.text},
                               {"role": "user", "content": RETRY.format(problem=verdict, n=n)}]
-    return unscored(verdict), None
+    return unscored(verdict)
 
 
 def unscored(why: str) -> dict:
     return {"score": None, "turns": [], "rationale": f"unscored: {why}"}
 
 
-class JudgeDialogues(PipelineStep):
+class JudgeDialogues(TeacherStep):
     """Scores each dialogue with `judge.teacher` (a `TeacherConfig`: see `resolve_judge`) into `metadata["judge"]`
-    and drops those below `judge.min_score`. Holds only configs: teachers and the event loop are made in `run`."""
+    and drops those below `judge.min_score`. A `TeacherStep` (synth/teacher_step.py): holds only configs."""
 
     name = "⚖️ LLM judge"
     type = "🔻 - FILTER"
+    label, cache_file = "judge", "judge"
 
-    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None, workers: int = 1):
-        super().__init__()
+    def __init__(self, judge: JudgeConfig, state_dir: str, exclusion_writer=None, workers: int = 1, wait: bool = True):
         if not isinstance(judge.teacher, TeacherConfig):
             raise ValueError("JudgeDialogues needs a judge with a teacher config (see resolve_judge)")
-        self.judge, self.state_dir, self.exclusion_writer = judge, str(state_dir), exclusion_writer
-        self.workers = workers  # processes running the step at once: they share the teacher's limits
+        super().__init__({"judge": judge.teacher}, state_dir, max_cost=judge.max_cost, max_tokens=judge.max_tokens,
+                         workers=workers, exclusion_writer=exclusion_writer, wait=wait)
+        self.judge = judge
+        self.calls_per_item = 1 + judge.retries
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        if data is None:
-            return
-        at_once = min(world_size, self.workers)
-        config = self.judge.teacher.share(at_once)
-        in_flight = 4 * (config.batch_size if config.provider == "embedded" else config.max_concurrency)
-        cache = ResponseCache(Path(self.state_dir) / CACHE_FOLDER, f"judge-{rank:05d}")
-        budget = Budget(self.judge.max_cost, self.judge.max_tokens, tasks=world_size)
-        calls = TeacherCalls("judge", config, make_teacher(config), cache, budget)
-        self.progress = Progress(None, budget, f"judge {rank}" if world_size > 1 else "judge", position=rank % at_once)
-        loop = LoopThread("redraft-judge")
-        self.finished = self.failed = 0
-        window: deque = deque()
-        try:
-            with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as rejected:
-                for doc in data:
-                    future = loop.submit(judge_dialogue(calls, doc, self.judge.retries))
-                    window.append((doc, future))
-                    while window and (len(window) >= in_flight or window[0][1].done()):
-                        yield from self._finish(*window.popleft(), calls, rejected, rank)
-                while window:
-                    yield from self._finish(*window.popleft(), calls, rejected, rank)
-        finally:
-            async def shutdown():  # after an error: the verdicts still in flight are not waited for
-                pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                await calls.teacher.close()
+    async def ask(self, doc: Document, calls: dict[str, TeacherCalls]) -> dict:
+        return await judge_dialogue(calls["judge"], doc, self.judge.retries)
 
-            loop.close(shutdown)
-            cache.close()
-            self.progress.close()
-            self._record_usage(calls.budget)
+    def succeeded(self, outcome) -> bool:
+        return not isinstance(outcome, TeacherError) and outcome["score"] is not None
 
-    def _finish(self, doc: Document, future, calls: TeacherCalls, rejected, rank: int):
-        verdict, error = future.result()
-        self.finished += 1
-        self.progress.item_done(verdict["score"] is not None)
-        if error and error != BudgetExhausted.REASON:
-            self.failed += 1
-            if self.failed >= FAIL_FAST_AFTER and self.failed >= FAILING_SHARE * self.finished:
-                t = self.judge.teacher
-                raise TeacherUnavailable(
-                    f"judge {t.model!r} at {t.base_url or 'api.openai.com'}: {self.failed} of {self.finished} "
-                    f"requests failed; last: {error}. Completed verdicts are cached, so re-running resumes")
-        doc.metadata["judge"] = {**verdict, "model": calls.model}
+    def answer(self, doc: Document, outcome: dict | TeacherError, session: TeacherSession):
+        error = outcome.reason if isinstance(outcome, TeacherError) else None
+        verdict = unscored(error) if error else outcome
+        doc.metadata["judge"] = {**verdict, "model": session.calls["judge"].model}
         score = verdict["score"]
         self.stat_update("judged" if score is not None else f"unscored_{error or 'no_verdict'}")
         if self.judge.min_score is not None and score is not None and score < self.judge.min_score:
-            self.stat_update("dropped", f"dropped_{LOW_SCORE}")
-            if rejected is not None:
-                rejected.write(reject(doc, "dropped", LOW_SCORE), rank)
+            session.reject(doc, "dropped", LOW_SCORE)
             return
         self.stat_update("forwarded")
         yield doc
 
-    def _record_usage(self, budget: Budget) -> None:
-        usage = budget.by_teacher["judge"]
-        self.stat_update("judge_requests", value=usage.requests, unit="run")
-        self.stat_update("judge_cached_requests", value=usage.cached, unit="run")
-        self.stat_update("judge_prompt_tokens", value=usage.prompt_tokens, unit="run")
-        self.stat_update("judge_completion_tokens", value=usage.completion_tokens, unit="run")
-        if usage.cost:
-            self.stat_update("judge_cost_microusd", value=round(usage.cost * 1e6), unit="run")
-        logger.info(f"judge: {self.finished} dialogues, {self.failed} requests failed, {usage.requests} calls "
-                    f"({usage.cached} cached), cost ${usage.cost:.4f}")
+    def unavailable(self, failing: FailFast, last: TeacherError) -> TeacherUnavailable:
+        t = self.judge.teacher
+        return TeacherUnavailable(
+            f"judge {t.model!r} at {t.base_url or 'api.openai.com'}: {failing.failed} of {failing.finished} "
+            f"requests failed; last: {last.reason}. Completed verdicts are cached, so re-running resumes")
+
+    def summarize(self, session: TeacherSession) -> None:
+        usage, budget = session.budget.by_teacher["judge"], session.budget
+        logger.info(f"judge: {session.failing.finished} dialogues, {session.failing.failed} requests failed, "
+                    f"{usage.requests} calls ({usage.cached} cached), cost {cost_text(usage)}")
         if budget.exhausted():
             logger.warning(f"judge: budget exhausted ({budget.exhausted()}), later dialogues are unscored; raise "
                            f"judge.max_cost / judge.max_tokens and re-run to judge them")

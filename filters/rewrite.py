@@ -2,7 +2,8 @@
 `turn{N}_{check}`, the first failing turn naming the dialogue's):
 
 - `request_echoed`: the answer repeats the user's request ("Please use the word "X" in the translation.").
-- `copied_source`: a target-language answer holds the source sentence untranslated.
+- `copied_source`: a target-language answer holds the source sentence untranslated (where the reference does not:
+  "ELOPS SPEED 900" is its own translation).
 - `remark`: it comments on the translation instead of giving one ("It should be 'proceeding'.", "The translation uses
   the word 'work' instead of 'project'."; patterns in filters/phrases.py, in every language the taxonomy writes).
 - `repetition`: it loops ("The translation of the translation of the translation...").
@@ -55,9 +56,9 @@ def format_content(answer: str, fmt: str | None) -> str:
             return text
         return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else text
     if fmt == "quoted":
-        return text.strip("\"'“”„«»「」『』")
+        return text.strip("\"'“”„‚‘’«»‹›「」『』")
     if fmt == "numbered_list":
-        items = re.findall(r"^\s*(?:\d+[.)、:]|[-*•])\s*(.+)$", text, re.MULTILINE)
+        items = re.findall(r"^\s*(?:\d+[.)、:．）]|[-*•・①-⑳])\s*(.+)$", text, re.MULTILINE)
         return max(items, key=len) if items else text
     return text
 
@@ -82,9 +83,12 @@ def stutters(text: str, source: str, reference: str) -> bool:
     return bool(_STUTTER.search(text)) and not _STUTTER.search(source) and not _STUTTER.search(reference)
 
 
-def remarks(answer: str, source: str, reference: str) -> bool:
-    """A remark pattern or a task word in the answer that neither the source nor the reference matches."""
+def remarks(answer: str, source: str, reference: str, across: bool = False) -> bool:
+    """A remark pattern or a task word in the answer that neither the source nor the reference matches; for an
+    answer `across` languages (a third language), none at all where the source or reference matches one."""
     text, source, reference = (t.lower().replace("’", "'") for t in (answer, source, reference))
+    if across and any(p.search(source) or p.search(reference) for p in _REMARK):
+        return False
     return any(p.search(text) and not p.search(reference) and not p.search(source) for p in _REMARK)
 
 
@@ -124,10 +128,11 @@ class Rewrite(DialogueFilter):
         if kind == "explain":
             return None
         target_side = kind is None or kind in REWRITES or kind == "format"
+        # a source the reference keeps as it is (a product name, a code) is rightly copied
         if target_side and source and len(normalize(source)) >= 8 and normalize(source) in normalize(answer) \
-                and row["lang"] != row["src_lang"]:
+                and row["lang"] != row["src_lang"] and normalize(source) not in normalize(reference):
             return "copied_source"
-        if kind != "format" and remarks(answer, source, reference):
+        if kind != "format" and remarks(answer, source, reference, across=kind == "third_language"):
             return "remark"
         return None
 

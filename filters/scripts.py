@@ -5,7 +5,8 @@ keeps English phrases or adds pinyin. Checked on every assistant turn that has a
   in German, kana in Chinese...), by Unicode script; a script that the turn's anchor text uses too is allowed (an
   English reference quoting a Chinese name).
 - `source_words`: in a turn written in Chinese, Japanese or Korean, a run of 3+ Latin-script words, not all
-  capitalised, that its anchor text does not hold (untranslated English, pinyin); in a turn in another language, a
+  capitalised, that its anchor text does not hold (untranslated English, pinyin) nor the user quoted in a follow-up
+  request (「"machine learning model"を使って」: in any language's quotation marks); in a turn in another language, a
   run of 3+ words of the source (3+ letters each) that the reference does not hold either. The allowance for names in
   Latin-script pairs: words capitalised in the source or shared by source and reference neither count nor break a
   run. A third-language answer is checked against the answer it translates, less its capitalised words.
@@ -23,6 +24,7 @@ import re
 import hanzidentifier
 import polars as pl
 
+from .text import quoted
 from .turns import DialogueFilter, turn_frame, verdicts
 
 SCRIPTS = {"han": r"\p{Han}", "kana": r"\p{Hiragana}\p{Katakana}", "hangul": r"\p{Hangul}",
@@ -38,6 +40,7 @@ UNSPACED_SCRIPT_LANGS = ["zh", "yue", "ja", "ko"]
 # Letter runs of scripts written without spaces count from one letter; alphabets from two (a stray symbol is not text).
 _ONE_LETTER = {"han", "kana", "hangul", "thai"}
 _LATIN_RUN = r"\p{Latin}+(?:[\s'’-]+\p{Latin}+){2,}"
+_LETTERS = re.compile(r"[^\W\d_]{3,}")  # words of 3+ letters, as `\p{L}{3,}` reads them
 
 
 def foreign_pattern(lang: str) -> str:
@@ -155,9 +158,12 @@ class SourceScript(DialogueFilter):
     def _source_words(self, row: dict) -> bool:
         if row["kind"] == "back_translation":
             return False
+        # what the user quoted in a follow-up request is theirs (the first request quotes the whole source)
+        asked = " ".join(quoted(row["request"])).lower() if row["kind"] is not None else ""
         if row["latin_runs"] is not None:  # a CJK-language turn: Latin text its anchor does not hold
             anchor = row["anchor"].casefold()
-            return any(run.casefold() not in anchor and not is_name(run) for run in row["latin_runs"])
+            return any(run.casefold() not in anchor and run.lower() not in asked and not is_name(run)
+                       for run in row["latin_runs"])
         if row["kind"] == "third_language":  # words of the answer it translates, less capitalised ones (names)
             names = {w.lower() for w in row["previous_names"]}
             leftover = set(row["previous_words"]) - names
@@ -165,5 +171,5 @@ class SourceScript(DialogueFilter):
             names = (set(row["source_words"]) & set(row["reference_words"])) | {w.lower() for w in row["source_names"]}
             leftover = set(row["source_words"]) - names
         if row["kind"] is not None:  # words the user quoted (the first request quotes the whole source)
-            leftover -= set(row["request"].lower().split())
+            leftover -= set(row["request"].lower().split()) | set(_LETTERS.findall(asked))
         return word_runs(row["answer_words"], leftover, names, self.min_run_words)

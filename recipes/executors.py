@@ -5,7 +5,8 @@ A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract
 are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
 forever unless the cluster kills it), so after each stage, and while waiting on Slurm, the completion markers are
 what counts: a stage that ended with tasks missing raises `StageFailed`, naming the ranks and their log files,
-and the stages after it never run (on Slurm they are cancelled).
+and the stages after it never run (on Slurm they are cancelled). A task that stopped on bad input (a `UsageError`
+naming the file and line, found in its log) raises that error instead, so the command exits 2 on every executor.
 
 Slurm runs are submitted once, as a chain of job arrays (`afterok`), and their job ids written to
 `WORK/slurm-jobs.json`: the driver only watches. Ctrl-C leaves the jobs running, and the same command run again
@@ -17,6 +18,8 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -28,10 +31,13 @@ from pathlib import Path
 
 from redraft.errors import UsageError
 from redraft.recipes.schema import ExecutorConfig
+from redraft.synth.errors import BatchesPending
 
 
 @dataclass
 class Stage:
+    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`)."""
+
     name: str
     pipeline: list
     tasks: int
@@ -63,13 +69,36 @@ def _task_log(work: Path, stage: Stage, rank: int) -> str:
 def _check(work: Path, stage: Stage, log_of=None, cause: str = "") -> None:
     missing = incomplete(work, stage)
     if missing:
-        raise StageFailed(stage.name, missing, [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing],
-                          cause)
+        logs = [(log_of or (lambda r: _task_log(work, stage, r)))(r) for r in missing]
+        bad_input = _usage_error(logs)
+        if bad_input:  # a task found bad input (a line that does not parse): exit 2, as the local executor does
+            raise UsageError(bad_input)
+        raise StageFailed(stage.name, missing, logs, cause)
+
+
+_USAGE_ERROR = re.compile(r"^redraft\.errors\.(?:UsageError|InputError|ConfigError): (.+)$", re.MULTILINE)
+
+
+def _usage_error(logs: list[str]) -> str | None:
+    """The message of a UsageError (bad input, named by file and line) that ended a failed task, from its log (a
+    Ray or Slurm task's exception reaches the driver only there)."""
+    for log in logs:
+        try:
+            text = Path(log).read_text(errors="replace")
+        except OSError:
+            continue
+        if found := _USAGE_ERROR.findall(text):
+            return found[-1]
+    return None
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
     Ray workers get these in their runtime environment."""
+    if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
+        from loguru import logger
+
+        logger.disable("datatrove")  # its per-task INFO logs drown our progress display (REDRAFT_VERBOSE=1 shows them)
     if cfg.kind == "ray":
         _run_ray(stages, cfg, work, env_names)
     else:
@@ -87,12 +116,28 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
                                   logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
+        except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
+            _each_task_once(stage, work)
+            raise
         except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
             missing = incomplete(work, stage)
             if missing:
                 e.add_note(str(StageFailed(stage.name, missing, [_task_log(work, stage, r) for r in missing])))
             raise
         _check(work, stage)
+
+
+def _each_task_once(stage: Stage, work: Path) -> None:
+    """datatrove stops at the first task that raises: run every task still incomplete on its own, each submitting
+    (or re-attaching to) its batches, and leave those that stop with BatchesPending again for the next run."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    for rank in incomplete(work, stage):
+        try:
+            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
+                                  logging_dir=str(logs_dir(work, stage))).run()
+        except BatchesPending:
+            pass
 
 
 # ── Ray ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -162,6 +207,17 @@ def _slurm_executor_class():
         def launch_merge_stats(self):  # redraft computes its own funnel; one job fewer to wait on or cancel
             pass
 
+        def get_launch_file_contents(self, sbatch_args: dict, run_script: str) -> str:
+            """datatrove writes values and paths into the script as they are: quote the `#SBATCH` values for sbatch's
+            own shell-like reading of them (the log paths hold the output folder), and the pickled executor's path
+            (the run line's last word) for bash. Names and values were checked by SlurmConfig; `env_command` comes
+            quoted from `_env_command`."""
+            pickled = self.logging_dir.resolve_paths("executor.pik")
+            if not run_script.endswith(f" {pickled}"):
+                raise RuntimeError(f"datatrove's sbatch run line changed; cannot quote its path: {run_script!r}")
+            quoted = {k: shlex.quote(str(v)) if v else v for k, v in sbatch_args.items()}  # falsy: a bare flag
+            return super().get_launch_file_contents(quoted, run_script.removesuffix(pickled) + shlex.quote(pickled))
+
     return _SlurmStage
 
 
@@ -175,13 +231,17 @@ def _default_partition() -> str:
     return default
 
 
-def _env_command(cfg: ExecutorConfig) -> str | None:
-    """Without venv_path or condaenv, the jobs use the virtualenv this command runs from (it must be on a shared
-    filesystem, like the output folder)."""
-    if cfg.slurm.venv_path or cfg.slurm.condaenv:
-        return None
+def _env_command(cfg: ExecutorConfig) -> str:
+    """The script's line that activates the jobs' Python, paths quoted: venv_path, condaenv (datatrove's lines), else
+    the virtualenv this command runs from (it must be on a shared filesystem, like the output folder)."""
+    if cfg.slurm.venv_path:
+        return f"source {shlex.quote(cfg.slurm.venv_path)}"
+    if cfg.slurm.condaenv:
+        return f"conda init bash; conda activate {shlex.quote(cfg.slurm.condaenv)}; source ~/.bashrc"
     activate = Path(sys.prefix) / "bin" / "activate"
-    return f"source {activate}" if activate.exists() else f"export PATH={Path(sys.executable).parent}:$PATH"
+    if activate.exists():
+        return f"source {shlex.quote(str(activate))}"
+    return f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
 
 
 def _live_jobs() -> dict[str, str]:
@@ -199,6 +259,7 @@ def _live_jobs() -> dict[str, str]:
 
 def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, str]:
     cls, s = _slurm_executor_class(), cfg.slurm
+    work.chmod(0o700)  # the jobs run the pickled executor written here (`executor.pik`): no one else may write it
     partition = s.partition or _default_partition()
     previous, executors = None, []
     for stage in stages:

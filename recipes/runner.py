@@ -1,47 +1,114 @@
-"""Runs a recipe, or a curation command, as datatrove pipelines and publishes the output directory.
+"""The Python API of a dataset run: `run_recipe` (`redraft run`) and `curate` (`redraft filter`, `redraft dedupe`).
 
-Every stage runs as `executor.tasks` tasks on the recipe's executor (recipes/executors.py: local, Ray or Slurm):
-1. read → count → pair filters → synthesise → dialogue filters → LLM judge (when the recipe has one) → stage rows;
-2.-4. dedupe (filters/dedupe.py): signatures → buckets → filter → `data/` shards.
-Without dedupe, stage 1 writes `data/` itself. Everything lands in `OUT/.redraft/work-KEY/` first (KEY: the resolved
-recipe and the input files); datatrove skips the tasks already completed there, the synthesis cache skips the teacher
-calls already made (it is shared by every task, executor and task count), and `publish` copies the finished parts
-into `OUT` only once every stage succeeded.
+Both do the same four things, in this order:
+1. check the arguments and the first rows of the input, before any work or teacher call (recipes/checks.py; a
+   recipe's own fields are checked when it loads, recipes/schema.py), and cut the input into the tasks' shares from
+   its metadata (`ItemReader.plan_shares`: each task reads only its share);
+2. lay the run out as a list of stages (`stages`): the first reads, counts and filters the input (and for `run`
+   synthesises the dialogues and asks the LLM judge); dedupe, when on, adds three more (filters/dedupe.py). `run`
+   starts with a check stage (`check_stage`): each task parses its share and counts it, so a bad line stops the run
+   (exit 2) before any teacher call, and the counts give the progress lines their totals;
+3. run the stages on the recipe's executor (recipes/executors.py: local, Ray or Slurm), each as `executor.tasks`
+   tasks, in the run's work folder `OUT/.redraft/work-KEY/` (`Work`);
+4. publish (recipes/publish.py): the funnel, then the output folder's files, moved into OUT.
+
+KEY is a digest of the resolved recipe (or curation) and the input files: datatrove skips the tasks already completed
+under it, the synthesis cache skips the teacher calls already made (it is shared by every task, executor and task
+count), and OUT changes only once every stage succeeded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-from itertools import islice
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
-from loguru import logger
-
-from redraft.card import dataset_card
 from redraft.errors import UsageError
 from redraft.filters.config import JudgeConfig
 from redraft.filters.dedupe import dedupe_stages
 from redraft.filters.judge import JudgeDialogues, resolve_judge
-from redraft.export import write_formats
 from redraft.filters.registry import build_filters
-from redraft.output import (STATE_DIR, CountItems, ensure_nonempty, funnel, name_shards, publish, rejected_writer,
-                            rows_writer, stage_writer)
-from redraft.portable_paths import portable_path, portable_recipe_yaml
-from redraft.readers import ItemReader, StageReader, checked_sample
-from redraft.recipes.executors import Stage, run_stages
-from redraft.recipes.schema import ExecutorConfig, Recipe, load_recipe, resolve_path
+from redraft.output import STATE_DIR
+from redraft.portable_paths import portable_path, portable_record
+from redraft.readers import ItemReader, StageReader, rows_path
+from redraft.recipes.checks import check_curation, checked_sample
+from redraft.recipes.executors import Stage, StageFailed, run_stages
+from redraft.recipes.publish import count_funnel, ensure_nonempty, publish_dataset
+from redraft.recipes.schema import ExecutorConfig, Recipe, dump_recipe, load_recipe, resolve_path
+from redraft.synth.batch import cancel_batches, describe, forget_batches, recorded_batches
+from redraft.synth.errors import BatchesPending
 from redraft.types import DIALOGUE_SCHEMA, PAIR_SCHEMA
+from redraft.writers import CountItems, TaskCounts, rejected_writer, rows_writer, stage_writer
 
-Kind = Literal["pair", "dialogue"]
+ItemKind = Literal["pair", "dialogue"]  # what a row holds: a parallel pair or a dialogue
+SCHEMA = {"pair": PAIR_SCHEMA, "dialogue": DIALOGUE_SCHEMA}
 
-if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
-    logger.disable("datatrove")  # its per-task INFO logs drown our progress display
+
+class Work:
+    """A run's folders under OUT/.redraft/ (KEY: what was run, and on which input files)."""
+
+    def __init__(self, out: Path, key: str):
+        self.state = out / STATE_DIR  # the response caches, shared by every run into OUT
+        self.folder = self.state / f"work-{key}"  # this run's: datatrove's logs and markers, rows between stages
+        self.counts = self.folder / "counts"  # the items entering the funnel, per task
+        self.checked = self.folder / "checked"  # `run`'s check stage: the items of each task's share
+        self.staging = self.folder / "staging"  # what publishing reads: data/ and rejected/
+        self.rejected = self.staging / "rejected"
+
+    def start(self, fresh: bool) -> "Work":
+        if fresh and self.state.exists():
+            forget_batches(self.state)
+            shutil.rmtree(self.state)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def forget_others(self) -> None:
+        """Earlier runs' work folders, once this one is published; the response caches stay."""
+        for old in self.state.glob("work-*"):
+            if old != self.folder:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def stages(first: list, kind: ItemKind, dedupe, work: Work, tasks: int, name: str) -> list[Stage]:
+    """The run, stage by stage. `first`: the steps that read, count and filter the input (`run`: and synthesise,
+    judge); without dedupe, that stage writes the kept rows itself."""
+    kept = rows_writer(work.staging / "data", SCHEMA[kind])
+    dedupe_steps = dedupe_stages(dedupe, str(work.folder / "dedupe"))
+    if dedupe_steps is None:
+        return [Stage(name, [*first, kept], tasks)]
+    signatures, buckets, drop = dedupe_steps
+    drop.exclusion_writer = rejected_writer(work.rejected, "z00-dedupe", SCHEMA[kind])
+    rows = work.folder / "rows"
+    return [Stage(name, [*first, stage_writer(rows, SCHEMA[kind])], tasks),
+            Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
+            Stage("dedupe-buckets", buckets, tasks),
+            Stage("dedupe-filter", [StageReader(str(rows)), drop, kept], tasks)]
+
+
+def check_stage(reader: ItemReader, work: Work, tasks: int) -> Stage:
+    """Before any teacher call: each task parses its share of the input and counts its items (`work.checked`), so a
+    bad line stops the run with nothing paid, at the cost of reading the input twice (once here, once to synthesise).
+    A Hub dataset is not read twice: it has no check stage, and its bad rows stop the synthesis stage."""
+    return Stage("check", [reader, CountItems(work.checked)], tasks)
+
+
+def _run_and_count(run: list[Stage], kind: ItemKind, work: Work, executor: ExecutorConfig,
+                   env_names: list[str]) -> dict:
+    """Run the stages, then count the funnel (stats.json) from what they left in the staging folder."""
+    run_stages(run, executor, work.folder, env_names)
+    ensure_nonempty(work.staging / "data", SCHEMA[kind])
+    work.rejected.mkdir(parents=True, exist_ok=True)
+    return count_funnel(work.counts, work.staging / "data", work.rejected)
+
+
+def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: ItemKind) -> list:
+    for i, step in enumerate(steps):
+        step.exclusion_writer = rejected_writer(rejected_dir, f"{tag}{i:02d}-{type(step).__name__}", SCHEMA[kind])
+    return steps
 
 
 def _work_key(description: str, inputs: list[str]) -> str:
@@ -52,69 +119,6 @@ def _work_key(description: str, inputs: list[str]) -> str:
                 st = f.stat()
                 h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
-
-
-def _with_rejects(steps: list, rejected_dir: Path, tag: str, kind: Kind) -> list:
-    schema = DIALOGUE_SCHEMA if kind == "dialogue" else PAIR_SCHEMA
-    for i, step in enumerate(steps):
-        step.exclusion_writer = rejected_writer(rejected_dir, f"{tag}{i:02d}-{type(step).__name__}", schema)
-    return steps
-
-
-def _execute(out: Path, key: str, fresh: bool, stage1: callable, kind: Kind, dedupe, executor: ExecutorConfig,
-             name: str, env_names: list[str] = ()) -> tuple[Path, dict]:
-    """Run the stages under OUT/.redraft/work-KEY and return the staging folder and the funnel."""
-    state = out / STATE_DIR
-    if fresh and state.exists():
-        shutil.rmtree(state)
-    work = state / f"work-{key}"
-    staging = work / "staging"
-    rejected = staging / "rejected"
-    work.mkdir(parents=True, exist_ok=True)
-    schema = DIALOGUE_SCHEMA if kind == "dialogue" else PAIR_SCHEMA
-    first = stage1(state, rejected, work / "counts")
-    tasks = executor.tasks
-    dedupe_steps = dedupe_stages(dedupe, str(work / "dedupe"))
-    if dedupe_steps is None:
-        stages = [Stage(name, [*first, rows_writer(staging / "data", schema)], tasks)]
-    else:
-        signatures, buckets, drop = dedupe_steps
-        drop.exclusion_writer = rejected_writer(rejected, "z00-dedupe", schema)
-        rows = work / "rows"
-        stages = [Stage(name, [*first, stage_writer(rows, schema)], tasks),
-                  Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
-                  Stage("dedupe-buckets", buckets, tasks),
-                  Stage("dedupe-filter", [StageReader(str(rows)), drop, rows_writer(staging / "data", schema)], tasks)]
-    run_stages(stages, executor, work, env_names)
-    ensure_nonempty(staging / "data", schema)
-    rejected.mkdir(parents=True, exist_ok=True)
-    return staging, funnel(work / "counts", staging / "data", rejected)
-
-
-def _finish(staging: Path, out: Path, stats: dict, title: str, kind: Kind, languages: list[str],
-            recipe_yaml: str, license: str = "apache-2.0", formats: list[str] = ()) -> Path:
-    import polars as pl
-
-    from redraft.filters.report import write_plots
-
-    final = staging.parent / "published"
-    if final.exists():
-        shutil.rmtree(final)
-    shutil.copytree(staging, final)  # staging stays, so a re-run with nothing left to do can publish again
-    data_files = name_shards(final / "data")
-    (final / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    (final / "recipe.yaml").write_text(recipe_yaml, encoding="utf-8")
-    languages = set(languages) | set(pl.scan_parquet(final / "data" / "*.parquet").select(
-        pl.concat_list("src_lang", "tgt_lang").explode().unique()).collect().to_series().to_list())
-    plots = [p.relative_to(final).as_posix() for p in write_plots(final / "plots", stats, final / "data")]
-    (final / "README.md").write_text(dataset_card(title, stats, languages, kind, recipe_yaml, license=license,
-                                                  plots=plots, data_files=data_files), encoding="utf-8")
-    write_formats(final, formats, title)
-    publish(final, out)
-    for old in staging.parent.parent.glob("work-*"):  # earlier recipes' work files; the response cache stays
-        if old != staging.parent:
-            shutil.rmtree(old, ignore_errors=True)
-    return out
 
 
 def _source_path(path: str | None, recipe_file: Path) -> str | None:
@@ -145,67 +149,84 @@ def prepare_recipe(recipe: str, overrides: list[str] = (), output: str | None = 
     return r
 
 
+def portable_recipe_yaml(recipe: Recipe, recipe_file: Path) -> str:
+    """recipe.yaml as published: the resolved recipe with its paths as `portable_path` records them, relative to
+    `recipe_file`'s folder (no absolute path of this machine)."""
+    return dump_recipe(Recipe.model_validate(portable_record(recipe.model_dump(mode="json"), recipe_file.parent)))
+
+
 def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None, limit: int | None = None,
-               fresh: bool = False) -> Path:
-    """`redraft run`: parallel pairs → teacher dialogues → filters → dedupe → OUT. Returns OUT."""
-    from redraft.synth.step import SynthesizeDialogues
+               fresh: bool = False, wait: bool = True) -> Path:
+    """`redraft run`: parallel pairs → teacher dialogues → filters → LLM judge → dedupe → OUT. Returns OUT.
+    `wait=False` (`--wait false`): with `teacher.batch`, raise BatchesPending once every task's batches are
+    submitted, instead of waiting on them; the same call later collects them."""
+    from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)
     src = r.source
     reader = ItemReader(_absolute(src.path), src.format, src.src_lang, src.tgt_lang, _absolute(src.target_path),
                         src.source_column, src.target_column, src.split, src.limit)
-    checked_sample(reader, src.path)  # no rows, or pairs in other languages than declared: exit 2, nothing paid
-    # One pass over local input before any teacher call: a bad line stops here (exit 2) with nothing paid, and the
-    # count gives the progress display its ETA and projected cost.
-    expected = None if reader.format == "hf" else -(-sum(1 for _ in islice(reader.read(), src.limit))
-                                                    // r.executor.tasks)
+    checked_sample(reader, src.path)
     pair_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "pair") if r.filters == "default" else []
+    dialogue_filters = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
     judge = resolve_judge(r.judge, r)
-    recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))  # published: no absolute path of this machine
-
-    def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        synth = SynthesizeDialogues(r, str(state), rejected_writer(rejected, "synth", PAIR_SCHEMA), expected)
-        dialogue_steps = build_filters(r.filters, src.src_lang, src.tgt_lang, "dialogue")
-        dialogue_steps += [JudgeDialogues(judge, str(state), workers=r.executor.workers)] if judge else []
-        return [reader, CountItems(counts), *_with_rejects(pair_filters, rejected, "a", "pair"), synth,
-                *_with_rejects(dialogue_steps, rejected, "b", "dialogue")]
+    recipe_yaml = portable_recipe_yaml(r, resolve_path(recipe))
 
     out = Path(r.output.path).absolute()  # tasks on other nodes, or in Ray's working folder, read and write it
-    key = _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])
+    work = Work(out, _work_key(recipe_yaml, [p for p in (src.path, src.target_path) if p])).start(fresh)
+    reader.plan_shares(r.executor.tasks, cache=work.folder)
+    checked = reader.format != "hf"
+    judged = [JudgeDialogues(judge, str(work.state), workers=r.executor.workers, wait=wait)] if judge else []
+    first = [reader, CountItems(work.counts),
+             *_with_rejects(pair_filters, work.rejected, "a", "pair"),
+             SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA),
+                                 TaskCounts(work.checked) if checked else None, wait),
+             *_with_rejects(dialogue_filters + judged, work.rejected, "b", "dialogue")]
     keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
-    staging, stats = _execute(out, key, fresh, stage1, "dialogue", r.dedupe, r.executor, "synthesize", keys)
-    return _finish(staging, out, stats, r.name, "dialogue", [src.src_lang, src.tgt_lang], recipe_yaml,
-                   r.output.license, r.output.formats)
+    run = [check_stage(reader, work, r.executor.tasks)] if checked else []
+    run += stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
+    try:
+        stats = _run_and_count(run, "dialogue", work, r.executor, keys)
+    except Exception as e:
+        batches = [] if wait else recorded_batches(work.state)
+        if not batches or not isinstance(e, BatchesPending | StageFailed):  # on Ray and Slurm: a task that failed
+            raise
+        raise BatchesPending(f"{describe(batches)} at the Batch API; run the same command again to collect them "
+                             f"(nothing was published)") from e
+    publish_dataset(work.staging, out, stats, title=r.name, kind="dialogue", languages=[src.src_lang, src.tgt_lang],
+                    record=recipe_yaml, license=r.output.license, formats=r.output.formats)
+    work.forget_others()
+    return out
+
+
+def cancel_recipe_batches(recipe: str, overrides: list[str] = (), output: str | None = None) -> list[str]:
+    """`redraft run --cancel-batches`: cancel the batches a run into the recipe's output folder left at the Batch API;
+    a line per batch."""
+    state = Path(prepare_recipe(recipe, overrides, output).output.path).absolute() / STATE_DIR
+    return cancel_batches(state) or [f"no batches recorded in {state}"]
 
 
 def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs: str | None = None,
            fresh: bool = False, title: str | None = None, judge: JudgeConfig | None = None,
            read: dict | None = None, executor: ExecutorConfig | None = None) -> Path:
-    """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues) → filters → LLM judge (dialogues,
-    when `judge` is given with a teacher config) → dedupe → OUT. `read`: ItemReader options (`chat_format`, ...)."""
-    src_lang = tgt_lang = None
-    if langs:
-        if langs.count("-") != 1:
-            raise UsageError(f"--langs {langs!r}: expected two language codes like zh-en")
-        src_lang, tgt_lang = langs.split("-")
+    """`redraft filter` / `redraft dedupe`: any supported input (pairs or dialogues; an output folder's `data/`) →
+    filters → LLM judge (dialogues, when `judge` is given with a teacher config) → dedupe → OUT.
+    `langs`: `xx-yy`, when the rows do not say; `read`: ItemReader options (`chat_format`, ...)."""
+    src_lang, tgt_lang = check_curation(input_path, out, langs)
+    rows = rows_path(input_path)
     executor = executor or ExecutorConfig()
-    reader = ItemReader(_absolute(input_path), src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
-    first = checked_sample(reader, input_path)[0]  # no rows, or pairs in other languages than declared: exit 2
-    kind: Kind = "dialogue" if first is not None and "messages" in first.metadata else "pair"
-    if first is not None:
-        src_lang, tgt_lang = first.metadata["src_lang"], first.metadata["tgt_lang"]
+    reader = ItemReader(_absolute(rows), src_lang=src_lang, tgt_lang=tgt_lang, **(read or {}))
+    first_row = checked_sample(reader, rows)[0]
+    kind: ItemKind = "dialogue" if "messages" in first_row.metadata else "pair"
+    src_lang, tgt_lang = first_row.metadata["src_lang"], first_row.metadata["tgt_lang"]
     steps = build_filters(filters, src_lang or "und", tgt_lang or "und", kind) if filters else []
     judge = resolve_judge(judge)
     if judge and kind == "pair":
         raise UsageError(f"{input_path}: the judge scores dialogues, and this input holds parallel pairs")
 
-    def stage1(state: Path, rejected: Path, counts: Path) -> list:
-        judged = [JudgeDialogues(judge, str(state), workers=executor.workers)] if judge else []
-        return [reader, CountItems(counts), *_with_rejects(steps + judged, rejected, "a", kind)]
-
     out_dir = Path(out).absolute()
     # what was run, as the output's recipe.yaml: not a runnable recipe, but the record of this curation
-    record = {"command": "dedupe" if not filters and not judge else "filter", "input": portable_path(input_path),
+    record = {"command": "dedupe" if not filters and not judge else "filter", "input": portable_path(rows),
               "langs": f"{src_lang}-{tgt_lang}",
               "filters": filters if isinstance(filters, str) else [f.model_dump(mode="json") for f in filters],
               "dedupe": dedupe.model_dump(mode="json") if hasattr(dedupe, "model_dump") else dedupe}
@@ -214,9 +235,14 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     if read:
         record["read"] = read
     description = yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
-    key = _work_key(description + executor.model_dump_json(), [input_path])
+    work = Work(out_dir, _work_key(description + executor.model_dump_json(), [rows])).start(fresh)
+    reader.plan_shares(executor.tasks)  # no check stage: nothing is paid, and a bad line in a task fails the run
+    judged = [JudgeDialogues(judge, str(work.state), workers=executor.workers)] if judge else []
+    first = [reader, CountItems(work.counts), *_with_rejects(steps + judged, work.rejected, "a", kind)]
     keys = [judge.teacher.api_key_env] if judge and judge.teacher.api_key_env else []
-    staging, stats = _execute(out_dir, key, fresh, stage1, kind, dedupe, executor,
-                              "filter" if record["command"] == "filter" else "read", keys)
-    return _finish(staging, out_dir, stats, title or out_dir.name, kind,
-                   [lang for lang in (src_lang, tgt_lang) if lang], description)
+    run = stages(first, kind, dedupe, work, executor.tasks, "filter" if record["command"] == "filter" else "read")
+    stats = _run_and_count(run, kind, work, executor, keys)
+    publish_dataset(work.staging, out_dir, stats, title=title or out_dir.name, kind=kind,
+                    languages=[lang for lang in (src_lang, tgt_lang) if lang], record=description)
+    work.forget_others()
+    return out_dir

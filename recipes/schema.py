@@ -1,17 +1,20 @@
-"""The recipe: its schema, loading with line numbers, `--set` overrides, and the errors that name field and line."""
+"""The recipe: its schema, and loading one (a built-in name or a file, with `--set` overrides) through
+redraft/config_file.py, whose errors name the field and the file line or the override."""
 
 from __future__ import annotations
 
+import re
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from redraft.errors import UsageError
-from redraft.language_codes import check_language_code, language_id_is_off
+from redraft.config_file import ConfigSource, parse_override
+from redraft.errors import ConfigError, UsageError
+from redraft.filters.language_codes import check_language_code, language_id_is_off
 from redraft.output import check_output_dir
 from redraft.filters.config import DedupeField, FiltersField, JudgeConfig
 from redraft.synth.config import SynthConfig, TeacherConfig
@@ -23,8 +26,8 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str  # a file, a folder of files, or a Hugging Face dataset id (format: hf)
-    format: Literal["tsv", "jsonl", "parquet", "text", "hf", "auto"] = "auto"
-    src_lang: str  # ISO 639 codes (redraft/language_codes.py)
+    format: Literal["tsv", "jsonl", "json", "parquet", "text", "hf", "auto"] = "auto"
+    src_lang: str  # ISO 639 codes (filters/language_codes.py)
     tgt_lang: str
     target_path: str | None = None  # format text: the target-side file, line-aligned with `path`
     source_column: str = "source"
@@ -58,19 +61,28 @@ class RayConfig(BaseModel):
     mem_per_cpu_gb: float = Field(2, gt=0)
 
 
+# What goes into the sbatch script as a name or a value: Slurm's names, its time formats, and sbatch option values
+# without what would end the `#SBATCH` line or reach the shell. Paths (venv_path, condaenv, the output folder) are
+# quoted instead (recipes/executors.py).
+_SLURM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+:@-]*")
+_SLURM_TIME = re.compile(r"\d+(-\d+)?(:\d+){0,2}|UNLIMITED|INFINITE", re.IGNORECASE)
+_SBATCH_OPTION = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_NOT_IN_SBATCH_VALUES = re.compile(r"[\x00-\x1f\x7f`$;<>\\'\"]")
+
+
 class SlurmConfig(BaseModel):
     """`executor.kind: slurm`: every stage becomes a Slurm job array, each stage depending on the one before."""
 
     model_config = ConfigDict(extra="forbid")
 
-    partition: str | None = None  # default: the cluster's default partition
+    partition: str | None = None  # default: the cluster's default partition; `a,b` for either
     time: str = "04:00:00"  # per task, sbatch's --time format
     cpus_per_task: int = Field(1, ge=1)
     mem_per_cpu_gb: float = Field(2, gt=0)
     qos: str | None = None
     venv_path: str | None = None  # the `activate` script of a virtualenv every node can read
     condaenv: str | None = None  # or a conda environment by name
-    sbatch_args: dict[str, Any] = {}  # more `#SBATCH --key=value` lines (account, constraint, ...)
+    sbatch_args: dict[str, str | int | float | bool | None] = {}  # more `#SBATCH --key=value` lines (account, ...)
     job_name: str = "redraft"
 
     @model_validator(mode="after")
@@ -78,6 +90,40 @@ class SlurmConfig(BaseModel):
         if self.venv_path and self.condaenv:
             raise ValueError("venv_path and condaenv: give one of them")
         return self
+
+    @field_validator("job_name", "qos", "partition")
+    @classmethod
+    def _slurm_name(cls, name: str | None, info) -> str | None:
+        names = name.split(",") if name is not None and info.field_name == "partition" else [name]
+        if name is not None and not all(_SLURM_NAME.fullmatch(n) for n in names):
+            raise ValueError(f"{name!r}: a Slurm name is letters, digits and _ . + : @ - (no spaces, quotes or "
+                             "shell syntax)")
+        return name
+
+    @field_validator("time")
+    @classmethod
+    def _slurm_time(cls, time: str) -> str:
+        if not _SLURM_TIME.fullmatch(time):
+            raise ValueError(f"{time!r}: one of sbatch's --time formats (MINUTES, HH:MM:SS, D-HH:MM:SS, ...)")
+        return time
+
+    @field_validator("venv_path", "condaenv")
+    @classmethod
+    def _one_line(cls, path: str | None) -> str | None:
+        if path is not None and re.search(r"[\x00-\x1f\x7f]", path):
+            raise ValueError(f"{path!r}: a path on one line, without control characters")
+        return path
+
+    @field_validator("sbatch_args")
+    @classmethod
+    def _sbatch_lines(cls, args: dict) -> dict:
+        for key, value in args.items():
+            if not _SBATCH_OPTION.fullmatch(key):
+                raise ValueError(f"{key!r}: an sbatch long option's name, like account or constraint")
+            if isinstance(value, str) and (bad := _NOT_IN_SBATCH_VALUES.search(value)):
+                raise ValueError(f"{key}: {value!r} holds {bad.group()!r}: sbatch values cannot hold newlines, "
+                                 "quotes or shell syntax")
+        return args
 
 
 class ExecutorConfig(BaseModel):
@@ -138,119 +184,29 @@ def resolve_path(name_or_path: str) -> Path:
                      f"{', '.join(builtin_names())})")
 
 
-def _line_index(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
-    """Map each field path (keys and list indices) to its 1-based line in the YAML text."""
-    out = {} if out is None else out
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            out[path + (k.value,)] = k.start_mark.line + 1
-            _line_index(v, path + (k.value,), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            out[path + (i,)] = v.start_mark.line + 1
-            _line_index(v, path + (i,), out)
-    return out
-
-
-def parse_override(item: str) -> tuple[list[str], Any]:
-    """`a.b.c=value` with value read as YAML (`filters=[]`, `teacher.timeout=5`)."""
-    if "=" not in item:
-        raise UsageError(f"--set {item!r}: expected dotted.key=value")
-    key, _, raw = item.partition("=")
-    try:
-        value = yaml.safe_load(raw) if raw != "" else ""
-    except yaml.YAMLError as e:
-        raise UsageError(f"--set {item!r}: the value is not valid YAML: {e}") from None
-    return key.strip().split("."), value
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    for item in overrides:
-        keys, value = parse_override(item)
-        node = data
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
-                node[k] = {}
-            node = node[k]
-        node[keys[-1]] = value
-    return data
-
-
-def _origin(field: str, file: str, lines: dict[tuple, int], loc: tuple, overridden: dict[str, str]) -> str:
-    """Where a field's value came from: `--set KEY=VALUE` (also when the override made the field's parent, as
-    `--set nope.x=1` makes `nope`), or FILE:LINE."""
-    for key, item in overridden.items():
-        if field == key or field.startswith(key + ".") or key.startswith(field + "."):
-            return f"--set {item}"
-    where = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
-    return f"{file}:{where}" if where else file
-
-
-def _format_errors(err: ValidationError, file: str, lines: dict[tuple, int], overridden: dict[str, str]) -> str:
-    msgs = []
-    for e in err.errors():
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith(("function-", "literal[")) or (
-            x in ("list[FilterSpec]", "bool", "DedupeConfig", "TeacherConfig", "JudgeConfig")))))
-        field = ".".join(str(x) for x in loc) or "(recipe)"
-        msgs.append(f"{_origin(field, file, lines, loc, overridden)}: {field}: {e['msg']}")
-    return "invalid recipe\n  " + "\n  ".join(dict.fromkeys(msgs))
-
-
-def read_yaml_mapping(path: Path, what: str) -> tuple[dict, dict[tuple, int]]:
-    """A YAML file's mapping and the line of each field path; UsageError naming the line when it is not valid YAML,
-    or `what` when it is not a mapping."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}:1: {what}")
-    return data, _line_index(node) if node is not None else {}
-
-
 def load_recipe(name_or_path: str, overrides: list[str] = ()) -> Recipe:
-    """Read, override and validate a recipe; raise UsageError naming the field path and the file line."""
-    path = resolve_path(name_or_path)
-    data, lines = read_yaml_mapping(path, "a recipe is a YAML mapping of fields")
-    data = apply_overrides(data, list(overrides))
-    overridden = {".".join(parse_override(o)[0]): o for o in overrides}
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as e:
-        raise UsageError(_format_errors(e, str(path), lines, overridden)) from None
+    """Read, override and validate a recipe; raise ConfigError naming the field path and the file line."""
+    source = ConfigSource.read(resolve_path(name_or_path), "a recipe is a YAML mapping of fields").set(overrides)
+    recipe = source.validate(Recipe, "recipe")
     try:
         check_output_dir(recipe.output.path, [recipe.source.path, recipe.source.target_path])
     except UsageError as e:
-        raise UsageError(f"invalid recipe\n  {_origin('output.path', str(path), lines, ('output', 'path'), overridden)}:"
-                         f" output.path: {e}") from None
+        raise ConfigError(f"invalid recipe\n  {source.origin('output.path')}: output.path: {e}") from None
     for side in ("src_lang", "tgt_lang"):
         code = getattr(recipe.source, side)
         if language_id_is_off(code):
-            origin = _origin(f"source.{side}", str(path), lines, ("source", side), overridden)
-            print(f"warning: {origin}: source.{side}: language ID does not know {code!r}, so it is off for that "
-                  "side", file=sys.stderr)
+            print(f"warning: {source.origin(f'source.{side}')}: source.{side}: language ID does not know {code!r}, "
+                  "so it is off for that side", file=sys.stderr)
     return recipe
 
 
 def executor_from_overrides(overrides: list[str]) -> ExecutorConfig:
     """`--set executor.KEY=VALUE` without a recipe (`redraft filter`, `redraft dedupe`)."""
-    data: dict = {}
     for item in overrides:
         keys, _ = parse_override(item)
         if keys[0] != "executor" or len(keys) < 2:
-            raise UsageError(f"--set {item}: without --recipe only executor.* can be set")
-    apply_overrides(data, list(overrides))
-    try:
-        return _ExecutorOnly.model_validate(data).executor
-    except ValidationError as e:
-        overridden = {".".join(parse_override(o)[0]): o for o in overrides}
-        raise UsageError(_format_errors(e, "--set", {}, overridden).replace("invalid recipe", "invalid executor")
-                         ) from None
+            raise ConfigError(f"--set {item}: without --recipe only executor.* can be set")
+    return ConfigSource({}, "--set").set(overrides).validate(_ExecutorOnly, "executor").executor
 
 
 class _ExecutorOnly(BaseModel):

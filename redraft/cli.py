@@ -1,4 +1,5 @@
-"""The `redraft` command line: a thin layer over the Python API. Exit 0 ok, 1 runtime failure, 2 bad usage or input."""
+"""The `redraft` command line: parses arguments, calls the Python API, prints. Exit 0 ok, 1 runtime failure, 2 bad
+usage or input (every check of paths, languages and recipes is made by the API, so a Python call gets it too)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from redraft.errors import UsageError
 
 EPILOG = """examples:
   redraft run demo                                   # the built-in demo recipe, embedded teacher, writes out/demo/
+  redraft run my.yaml --set teacher.batch=true --wait false   # Batch API: submit a round, exit 75; re-run to collect
   redraft run my.yaml --set teacher.model=gpt-4o-mini --limit 100
   redraft validate bayling-zh-en
   redraft filter pairs.tsv --langs de-en -o out/clean
@@ -41,6 +43,12 @@ def _add_chat_format(p: argparse.ArgumentParser) -> None:
                         "or `messages`")
 
 
+def _true_false(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"{text!r}: true or false")
+    return text.lower() == "true"
+
+
 def _read_options(a) -> dict:
     return {k: v for k, v in (("chat_format", a.chat_format), ("messages_column", a.messages_column))
             if v not in (None, "auto")}
@@ -61,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--limit", type=int, help="use only the first N input pairs")
     p.add_argument("--fresh", action="store_true", help="start over: discard the response cache and work files")
+    p.add_argument("--wait", type=_true_false, default=True, metavar="true|false",
+                   help="false: with teacher.batch, submit the batches of a round and exit (75) instead of waiting "
+                        "on them; run the same command again to collect them and go on")
+    p.add_argument("--cancel-batches", action="store_true",
+                   help="cancel the Batch API batches a run into this output folder left running, and exit")
 
     p = sub.add_parser("validate", help="check a recipe; errors name the field path and the file line")
     p.add_argument("recipe")
@@ -138,10 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_run(a) -> int:
-    from redraft.recipes.runner import run_recipe
+BATCHES_PENDING = 75  # `--wait false`: batches submitted or still running (EX_TEMPFAIL: run again later)
 
-    out = run_recipe(a.recipe, a.overrides, a.output, a.limit, a.fresh)
+
+def cmd_run(a) -> int:
+    from redraft.recipes.runner import cancel_recipe_batches, run_recipe
+    from redraft.synth.errors import BatchesPending
+
+    if a.cancel_batches:
+        print("\n".join(cancel_recipe_batches(a.recipe, a.overrides, a.output)))
+        return 0
+    try:
+        out = run_recipe(a.recipe, a.overrides, a.output, a.limit, a.fresh, wait=a.wait)
+    except BatchesPending as e:
+        print(f"redraft run: {e}", file=sys.stderr)
+        return BATCHES_PENDING
     stats = json.loads((out / "stats.json").read_text())
     print(f"{out}: kept {stats['kept']} of {stats['input']} (dropped {sum(stats['dropped'].values())}, failed "
           f"{sum(stats['failed'].values())})")
@@ -158,29 +182,47 @@ def cmd_validate(a) -> int:
 
 def cmd_filter(a) -> int:
     from redraft.filters.judge import resolve_judge
-    from redraft.recipes.runner import curate, prepare_recipe
+    from redraft.recipes.runner import curate
 
-    _check_paths(a)
-    filters, langs, judge, executor = "default", a.langs, None, _executor(a)
-    if a.recipe:
-        r = prepare_recipe(a.recipe, a.overrides)
-        filters, langs = r.filters, langs or f"{r.source.src_lang}-{r.source.tgt_lang}"
-        judge = resolve_judge(r.judge, r)
-    if a.judge_model:
-        judge = _judge_from_flags(a)
-    elif a.judge_url or a.judge_min_score is not None:
+    if not a.judge_model and (a.judge_url or a.judge_min_score is not None):
         raise UsageError("--judge-url and --judge-min-score need --judge-model")
-    out = curate(_data_dir(a.input), a.output, filters=filters, dedupe=False, langs=langs, fresh=a.fresh,
-                 judge=judge, read=_read_options(a), executor=executor)
+    r = _recipe(a)
+    judge = _judge_from_flags(a) if a.judge_model else resolve_judge(r.judge, r) if r else None
+    out = curate(a.input, a.output, filters=r.filters if r else "default", dedupe=False, langs=_langs(a, r),
+                 fresh=a.fresh, judge=judge, read=_read_options(a), executor=_executor(a, r))
     return _print_funnel(out)
 
 
-def _executor(a):
-    """The executor section: the recipe's (with --set applied), or --set executor.* alone."""
+def cmd_dedupe(a) -> int:
+    from redraft.filters.config import DedupeConfig
+    from redraft.filters.dedupe import resolve
+    from redraft.recipes.runner import curate
+
+    r = _recipe(a)
+    cfg = (resolve(r.dedupe) if r else None) or DedupeConfig()
+    if a.near:
+        cfg = cfg.model_copy(update={"near": True})
+    out = curate(a.input, a.output, filters=[], dedupe=cfg, langs=a.langs, fresh=a.fresh, read=_read_options(a),
+                 executor=_executor(a, r))
+    return _print_funnel(out)
+
+
+def _recipe(a):
+    """`--recipe` (with --set applied), or None."""
     from redraft.recipes.runner import prepare_recipe
+
+    return prepare_recipe(a.recipe, a.overrides) if a.recipe else None
+
+
+def _langs(a, r) -> str | None:
+    return a.langs or (f"{r.source.src_lang}-{r.source.tgt_lang}" if r else None)
+
+
+def _executor(a, r):
+    """The executor section: the recipe's, or --set executor.* alone."""
     from redraft.recipes.schema import executor_from_overrides
 
-    return prepare_recipe(a.recipe, a.overrides).executor if a.recipe else executor_from_overrides(a.overrides)
+    return r.executor if r else executor_from_overrides(a.overrides)
 
 
 def _judge_from_flags(a):
@@ -194,46 +236,6 @@ def _judge_from_flags(a):
     return JudgeConfig(teacher=teacher, min_score=a.judge_min_score)
 
 
-def cmd_dedupe(a) -> int:
-    from redraft.filters.config import DedupeConfig
-    from redraft.filters.dedupe import resolve
-    from redraft.recipes.runner import curate, prepare_recipe
-
-    _check_paths(a)
-    cfg = DedupeConfig()
-    if a.recipe:
-        cfg = resolve(prepare_recipe(a.recipe, a.overrides).dedupe) or DedupeConfig()
-    if a.near:
-        cfg = cfg.model_copy(update={"near": True})
-    out = curate(_data_dir(a.input), a.output, filters=[], dedupe=cfg, langs=a.langs, fresh=a.fresh,
-                 read=_read_options(a), executor=_executor(a))
-    return _print_funnel(out)
-
-
-def _check_paths(a) -> None:
-    """`filter`/`dedupe`: the input exists, --langs are two real language codes, and -o is a writable folder apart
-    from the input: checked before any work."""
-    from redraft.language_codes import check_language_code
-    from redraft.output import check_output_dir
-
-    if not Path(a.input).exists() and not (a.input.count("/") == 1 and not a.input.startswith((".", "/"))):
-        raise UsageError(f"{a.input}: no such file or folder")
-    if a.langs:
-        if a.langs.count("-") != 1:
-            raise UsageError(f"--langs {a.langs}: expected two language codes like zh-en")
-        for code in a.langs.split("-"):
-            try:
-                check_language_code(code)
-            except ValueError as e:
-                raise UsageError(f"--langs {a.langs}: {e}") from None
-    check_output_dir(a.output, [a.input])
-
-
-def _data_dir(path: str) -> str:
-    p = Path(path)
-    return str(p / "data") if (p / "data").is_dir() else path
-
-
 def _print_funnel(out: Path) -> int:
     stats = json.loads((Path(out) / "stats.json").read_text())
     print(f"input {stats['input']}")
@@ -245,15 +247,15 @@ def _print_funnel(out: Path) -> int:
 
 
 def cmd_stats(a) -> int:
-    from redraft.filters.report import print_report
+    from redraft.filters.stats import print_report
 
     return print_report(a.input, a.plots)
 
 
 def cmd_show(a) -> int:
-    from redraft.readers import ItemReader
+    from redraft.readers import ItemReader, rows_path
 
-    for row in islice(ItemReader(_data_dir(a.input), **_read_options(a)).read(), a.n):
+    for row in islice(ItemReader(rows_path(a.input), **_read_options(a)).read(), a.n):
         m = row.metadata
         print(f"── {row.id}  {m.get('src_lang')}→{m.get('tgt_lang')}  {', '.join(m.get('revisions') or [])}")
         if "messages" in m:
@@ -267,7 +269,7 @@ def cmd_show(a) -> int:
 def cmd_export(a) -> int:
     from redraft.export import export
 
-    path, n = export(_data_dir(a.input), a.format, a.output, name=a.name, **_read_options(a))
+    path, n = export(a.input, a.format, a.output, name=a.name, **_read_options(a))
     print(f"{n} dialogues as {a.format} -> {path}")
     return 0
 

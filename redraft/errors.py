@@ -1,8 +1,12 @@
-"""Errors the CLI turns into exit codes: UsageError (bad usage, recipe or input data) exits 2."""
+"""Errors the CLI turns into exit codes: UsageError (bad usage, config or input data) exits 2."""
 
 
 class UsageError(Exception):
     """Bad usage, a bad recipe or bad input data. The message names the file, line and field."""
+
+
+class ConfigError(UsageError):
+    """A recipe, training or eval config, or a `--set` override, that cannot be used; the message says where."""
 
 
 class InputError(UsageError):

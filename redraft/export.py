@@ -2,8 +2,9 @@
 
 `OUT` ending in `.json` (one JSON array), `.jsonl` or `.parquet` is one file. Any other `OUT` is a folder holding
 `train.json` and `dataset_info.json`, LLaMA-Factory's description of it, so the folder works as LLaMA-Factory's
-`dataset_dir` as it is. Rows are converted by redraft/chat_formats.py; a file appears only once every row converted,
-so a bad row leaves nothing half-written.
+`dataset_dir` as it is. Rows are converted by redraft/chat_formats.py and written as they come (parquet in row groups
+of `PARQUET_BATCH` rows), so memory holds a batch however big the input; a file appears only once every row
+converted, so a bad row leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from pathlib import Path
 
 import yaml
 
-from redraft.chat_formats import CHAT_FORMATS, SHAREGPT_COLUMN, from_messages
+from redraft.chat_formats import CHAT_FORMATS, METADATA_COLUMNS, SHAREGPT_COLUMN, from_messages
 from redraft.errors import UsageError
-from redraft.readers import ItemReader
-from redraft.types import document_to_row, is_dialogue
+from redraft.readers import ItemReader, rows_path
+from redraft.types import DIALOGUE_SCHEMA, document_to_row, is_dialogue
 
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 TRAIN_FILE = "train.json"
 LLAMAFACTORY_INFO = "dataset_info.json"
+PARQUET_BATCH = 2048  # rows per row group of an exported parquet file
 
 
 def llamafactory_entry(fmt: str, file_name: str = TRAIN_FILE) -> dict:
@@ -62,19 +64,58 @@ def converted_rows(input_path: str, fmt: str, **read) -> Iterator[dict]:
             raise UsageError(f"{input_path}: row {n} (id {row['id']}): cannot write it as {fmt}: {e}") from None
 
 
-def write_rows(rows: Iterable[dict], path: Path) -> int:
-    """Write rows as a JSON array, JSONL or parquet (by suffix) into a temporary file renamed at the end."""
+def parquet_schema(fmt: str):
+    """The columns of an export in `fmt` (SPEC: exported rows), typed as redraft's own dialogue columns."""
+    import pyarrow as pa
+
+    string = pa.string()
+    columns = {"messages": [("messages", DIALOGUE_SCHEMA.field("messages").type)],
+               "sharegpt": [(SHAREGPT_COLUMN, pa.list_(pa.struct([("from", string), ("value", string)])))],
+               "alpaca": [("instruction", string), ("input", string), ("output", string), ("system", string),
+                          ("history", pa.list_(pa.list_(string)))]}[fmt]
+    return pa.schema([("id", string), *columns, *(DIALOGUE_SCHEMA.field(c) for c in METADATA_COLUMNS)])
+
+
+def _parquet_batch(rows: list[dict], schema, first: int):
+    """`rows` as a table of `schema`; a row that does not fit is named (its number counts from `first`)."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for n, row in enumerate(rows, first):
+            for field in schema:
+                try:
+                    pa.array([row.get(field.name)], field.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+                    raise UsageError(f"row {n} (id {row.get('id')}): column `{field.name}` does not fit parquet's "
+                                     f"{field.type}: {e}") from None
+        raise
+
+
+def _write_parquet(rows: Iterable[dict], path: Path, fmt: str) -> int:
+    import pyarrow.parquet as pq
+
+    schema, n, batch = parquet_schema(fmt), 0, []
+    with pq.ParquetWriter(path, schema) as writer:
+        for n, row in enumerate(rows, 1):
+            batch.append(row)
+            if len(batch) == PARQUET_BATCH:
+                writer.write_table(_parquet_batch(batch, schema, n - len(batch) + 1))
+                batch = []
+        if batch:
+            writer.write_table(_parquet_batch(batch, schema, n - len(batch) + 1))
+    return n
+
+
+def write_rows(rows: Iterable[dict], path: Path, fmt: str) -> int:
+    """Write rows in `fmt` as a JSON array, JSONL or parquet (by suffix) into a temporary file renamed at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     n = 0
     try:
         if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pylist(list(rows))
-            n = table.num_rows
-            pq.write_table(table, tmp)
+            n = _write_parquet(rows, tmp, fmt)
         else:
             array = path.suffix == ".json"
             with open(tmp, "w", encoding="utf-8") as f:
@@ -102,17 +143,18 @@ def dataset_name(input_path: str) -> str:
 
 
 def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, **read) -> tuple[Path, int]:
-    """Write the dialogues of `input_path` in `fmt` to `out` (a file by suffix, else a folder). Returns the file
-    written and the number of rows. `read`: ItemReader options for the input (`chat_format`, `messages_column`)."""
+    """Write the dialogues of `input_path` (an output folder's `data/`, or any dialogue input) in `fmt` to `out` (a
+    file by suffix, else a folder). Returns the file written and the number of rows. `read`: ItemReader options for
+    the input (`chat_format`, `messages_column`)."""
     out = Path(out)
-    rows = converted_rows(input_path, fmt, **read)
+    rows = converted_rows(rows_path(input_path), fmt, **read)
     if out.suffix in FILE_SUFFIXES:
-        return out, write_rows(rows, out)
+        return out, write_rows(rows, out, fmt)
     if out.is_file():
         raise UsageError(f"-o {out}: a file without a .json/.jsonl/.parquet suffix; give one, or a folder")
     created = not out.exists()
     try:
-        n = write_rows(rows, out / TRAIN_FILE)
+        n = write_rows(rows, out / TRAIN_FILE, fmt)
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)

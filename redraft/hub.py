@@ -1,6 +1,7 @@
-"""`redraft push`: publish an output directory as a Hugging Face dataset repo, in one commit.
+"""The Hugging Face Hub: what a Hub repo id looks like (`is_hub_id`, the one guess of "Hub id or local path" every
+reader and config makes), and `redraft push`, which publishes an output directory as a dataset repo in one commit.
 
-Everything in the directory is uploaded except dotfiles and dot-folders (`.redraft/` holds the response cache and
+`push` uploads everything in the directory except dotfiles and dot-folders (`.redraft/` holds the response cache and
 must never leave the machine). Input is checked before any network call; Hub and network failures come back as
 `PushError` (a RuntimeError), bad input as `UsageError`.
 """
@@ -12,7 +13,13 @@ from pathlib import Path
 
 from redraft.errors import UsageError
 
-REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+
+
+def is_hub_id(value: str, bare_name: bool = False) -> bool:
+    """Whether `value` reads as a Hub repo id, `namespace/name` (with `bare_name`, also a legacy id without a
+    namespace, like `gpt2`), rather than a local path. Callers look for the local path first."""
+    return bool(HUB_ID.fullmatch(value)) and ".." not in value and (bare_name or "/" in value)
 
 
 class PushError(RuntimeError):
@@ -26,7 +33,7 @@ def files_to_push(out_dir: Path) -> list[Path]:
 
 
 def check_push_input(out_dir: Path, repo_id: str) -> list[Path]:
-    if not REPO_ID.fullmatch(repo_id) or ".." in repo_id or repo_id.endswith((".git", ".")):
+    if not is_hub_id(repo_id) or repo_id.endswith((".git", ".")):
         raise UsageError(f"repo id {repo_id!r} must look like namespace/name (e.g. my-user/my-dialogues)")
     if not out_dir.is_dir():
         raise UsageError(f"{out_dir}: no such output directory")

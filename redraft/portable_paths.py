@@ -46,10 +46,3 @@ def _portable_value(value, bases):
         return [portable_path(v, *bases) if isinstance(v, str) else v for v in value]
     return portable_record(value, *bases)
 
-
-def portable_recipe_yaml(recipe, recipe_file: Path) -> str:
-    """`dump_recipe(recipe)` with its paths as `portable_path` records them, relative to `recipe_file`'s folder."""
-    from redraft.recipes.schema import dump_recipe
-
-    return dump_recipe(type(recipe).model_validate(portable_record(recipe.model_dump(mode="json"),
-                                                                   recipe_file.parent)))

@@ -1,8 +1,9 @@
 """The shared types: a parallel pair, a dialogue turn, a dialogue, and how they travel through datatrove.
 
 Inside a datatrove pipeline every item is a `datatrove.data.Document`: `text` holds the source sentence, `id` the
-stable item id, and `metadata` every other row field. `pair_to_document` / `document_to_row` convert both ways, and
-`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns).
+stable item id, and `metadata` every other row field. `pair_to_document` / `document_to_row` convert both ways,
+`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns), and `kept_row`,
+`staged_row`, `rejected_row` are the rows the stage writers store.
 """
 
 from __future__ import annotations
@@ -126,6 +127,24 @@ def document_to_row(doc: Document) -> dict:
         if c not in row:
             row[c] = m.get(c)
     return row
+
+
+# The rows datatrove's writers store (redraft/writers.py): each an adapter, called as a method of its writer.
+def kept_row(writer, doc: Document) -> dict:
+    return document_to_row(doc)
+
+
+def staged_row(writer, doc: Document) -> dict:
+    """A row handed to the next stage: with the item's input position (`staged_schema`)."""
+    return document_to_row(doc) | {POSITION: doc.metadata[POSITION]}
+
+
+def rejected_row(writer, doc: Document) -> dict:
+    """A dropped or failed item's row: with its `status` and `reason` (`rejected_schema`, set by `reject` or by a
+    datatrove filter's `filter_reason`)."""
+    return document_to_row(doc) | {"status": doc.metadata.get("status", "dropped"),
+                                   "reason": doc.metadata.get("reason") or doc.metadata.get("filter_reason")
+                                   or "unspecified"}
 
 
 def row_to_document(row: dict) -> Document:

@@ -6,6 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+FAIL_FAST_AFTER = 16  # `synth.fail_fast_after` by default; the judge's and the evals' threshold
+# with teacher.batch, the documents a task advances together when `synth.max_in_flight` is not set (the judge's
+# always): each holds its dialogue so far, a few KB, so 10,000 are some 100 MB; the rest follow in the next wave
+BATCH_WINDOW = 10_000
+
 
 class TeacherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -29,6 +34,15 @@ class TeacherConfig(BaseModel):
     # USD per million tokens, for cost accounting and `synth.max_cost`; None: cost is not tracked
     price_per_million_prompt_tokens: float | None = Field(None, ge=0)
     price_per_million_completion_tokens: float | None = Field(None, ge=0)
+    # the Batch API (synth/batch.py; provider openai): each round's requests as batch files, answered within 24 h at
+    # batch prices, which are the prices above times `batch_price_factor` unless given explicitly
+    batch: bool = False
+    batch_price_factor: float = Field(0.5, ge=0)
+    batch_price_per_million_prompt_tokens: float | None = Field(None, ge=0)
+    batch_price_per_million_completion_tokens: float | None = Field(None, ge=0)
+    batch_poll_seconds: float = Field(30, gt=0)  # between status checks; grows while nothing changes (to 10x)
+    batch_max_lines: int = Field(50_000, ge=1)  # per batch file (the API's limits: 50,000 lines, 200 MB)
+    batch_max_bytes: int = Field(200_000_000, ge=1)
 
     def share(self, n: int) -> "TeacherConfig":
         """This teacher's limits for one of `n` processes running at once: a recipe's limits are for the whole run,
@@ -44,6 +58,12 @@ class TeacherConfig(BaseModel):
     def _threads_at_least_one(self):
         if isinstance(self.threads, int) and self.threads < 1:
             raise ValueError("teacher.threads must be `auto` or at least 1")
+        return self
+
+    @model_validator(mode="after")
+    def _batch_needs_openai(self):
+        if self.batch and self.provider != "openai":
+            raise ValueError("teacher.batch: true needs provider 'openai' (a server with /v1/files and /v1/batches)")
         return self
 
     @model_validator(mode="after")
@@ -69,10 +89,11 @@ class SynthConfig(BaseModel):
     # same place and a larger one goes on); items that need a call past it are rejected as `budget_exhausted`
     max_cost: float | None = Field(None, gt=0)  # USD, needs the teacher's price fields
     max_tokens: int | None = Field(None, ge=1)  # prompt + completion tokens
-    # items synthesised at once (a sliding window over the input, so memory stays bounded); None: 4 x concurrency
+    # items synthesised at once (a sliding window over the input, so memory stays bounded); None: 4 x concurrency,
+    # or with teacher.batch BATCH_WINDOW: the dialogues a task advances together, round by round
     max_in_flight: int | None = Field(None, ge=1)
     # stop the run (TeacherUnavailable) once this many items failed and failures are most of the finished items
-    fail_fast_after: int = Field(16, ge=1)
+    fail_fast_after: int = Field(FAIL_FAST_AFTER, ge=1)
 
     @model_validator(mode="after")
     def _known_revision_kinds(self):

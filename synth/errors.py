@@ -20,3 +20,8 @@ class BudgetExhausted(TeacherError):
 
     def __init__(self, message: str = ""):
         super().__init__(self.REASON, message)
+
+
+class BatchesPending(RuntimeError):
+    """`redraft run --wait false`: this run's batches are at the Batch API (just submitted, or not finished yet), and
+    the run stops instead of waiting for them; the same command run again collects them. The CLI exits 75."""

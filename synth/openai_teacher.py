@@ -47,14 +47,32 @@ def resolve_api_key(config) -> str:
         f"(export {config.api_key_env}=..., or set teacher.api_key_env: null for a server without keys)")
 
 
+def encode_body(body: dict) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def completion_from(reply) -> Completion:
+    """The completion in a chat-completions reply body; TeacherError `invalid_response` (not a chat completion) or
+    `empty_response` (no text) when it holds none."""
+    try:
+        choice = reply["choices"][0] if reply.get("choices") else {}
+        text = (choice.get("message") or {}).get("content")
+        usage = reply.get("usage") or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as e:
+        raise TeacherError("invalid_response", repr(e)) from None
+    if not isinstance(text, str) or not text:
+        raise TeacherError("empty_response", f"finish_reason={choice.get('finish_reason')}")
+    return Completion(text, prompt, completion, choice.get("finish_reason") or "stop")
+
+
 class OpenAITeacher:
-    def __init__(self, config, *, on_response=None):
+    def __init__(self, config):
         self.config = config
         self.model = config.model
         self.params = {"temperature": config.temperature, "max_tokens": config.max_tokens}
         self.uses_seed = config.send_seed
         self.limiter = RateLimiter(config.max_concurrency, config.requests_per_minute, config.tokens_per_minute)
-        self._on_response = on_response
         self._client: openai.AsyncOpenAI | None = None
         self.retries_invalid = 0  # 200 replies that could not be used and were asked again
 
@@ -63,8 +81,6 @@ class OpenAITeacher:
         if self._client is None:  # inside the running loop: httpx binds its pool to it
             async def hook(response):
                 self.limiter.on_response(response.status_code, response.headers)
-                if self._on_response:
-                    self._on_response(response.status_code)
 
             import httpx2
 
@@ -76,9 +92,16 @@ class OpenAITeacher:
                 max_retries=self.config.max_retries, http_client=http)
         return self._client
 
+    def request_body(self, messages, seed: int) -> dict:
+        """One chat-completions request: direct calls send it, batch files (synth/batch.py) hold it as it is."""
+        extra = {"seed": seed} if self.config.send_seed else {}
+        return {"model": self.model, "messages": messages, **self.params, **extra}
+
     async def complete(self, messages, *, seed: int) -> Completion:
         estimated = sum(len(m["content"]) for m in messages) // 3 + self.params["max_tokens"]
-        extra = {"seed": seed} if self.config.send_seed else {}
+        # the body goes as bytes (replayed as-is on the client's retries): the client's own JSON encoder runs in
+        # Python, json.dumps in C, and CPU per request is what limits requests/s (see synth_overhead.py)
+        body = encode_body(self.request_body(messages, seed))
         last: Exception | None = None
         for attempt in range(self.config.max_retries + 1):
             if attempt:
@@ -87,45 +110,43 @@ class OpenAITeacher:
                 try:
                     # the client's generic `post`: same retries, timeouts and errors as `chat.completions.create`,
                     # without its per-call TypedDict transform of the body (the costliest part of a request here)
-                    # and without building pydantic models of the reply: only three fields of it are read. The body
-                    # goes as bytes (replayed as-is on the client's retries): the client's own JSON encoder runs in
-                    # Python, json.dumps in C, and CPU per request is what limits requests/s (see synth_overhead.py)
-                    reply = await self.client.post("/chat/completions", cast_to=dict, content=json.dumps(
-                        {"model": self.model, "messages": messages, **self.params, **extra},
-                        ensure_ascii=False, separators=(",", ":")).encode())
-                    choice = reply["choices"][0] if reply.get("choices") else {}
-                    text = (choice.get("message") or {}).get("content")
-                    usage = reply.get("usage") or {}
-                    prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-                except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
-                    raise TeacherUnavailable(f"teacher {self.model!r} at {self.config.base_url or 'api.openai.com'}"
-                                             f" refused the API key from ${self.config.api_key_env}: {e}") from None
-                except openai.NotFoundError as e:
-                    raise TeacherUnavailable(f"teacher {self.model!r}: {self.config.base_url or 'api.openai.com'} "
-                                             f"has no such model or endpoint (check teacher.base_url and "
-                                             f"teacher.model): {e}") from None
-                except openai.RateLimitError as e:
-                    raise TeacherError("rate_limited", str(e)) from None
-                except openai.APITimeoutError as e:
-                    raise TeacherError("timeout", str(e)) from None
-                except openai.APIConnectionError as e:
-                    raise TeacherError("connection_error", f"{e} ({e.__cause__!r})") from None
-                except openai.InternalServerError as e:
-                    raise TeacherError("server_error", str(e)) from None
-                except openai.APIStatusError as e:
-                    raise TeacherError("bad_request" if e.status_code < 500 else "server_error", str(e)) from None
-                except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, KeyError,
-                        IndexError) as e:
-                    # a 200 whose body is truncated or not a chat completion: the client does not retry these
-                    last = TeacherError("invalid_response", repr(e))
-                    self.retries_invalid += 1
-                    continue
-            if not isinstance(text, str) or not text:
-                last = TeacherError("empty_response", f"finish_reason={choice.get('finish_reason')}")
+                    # and without building pydantic models of the reply: only three fields of it are read
+                    reply = await self.client.post("/chat/completions", cast_to=dict, content=body)
+                except (openai.APIResponseValidationError, ValueError, TypeError) as e:
+                    # a 200 whose body is truncated or not JSON: the client does not retry these
+                    reply = e
+                except openai.APIError as e:
+                    raise self.error(e) from None
+            try:
+                if isinstance(reply, Exception):
+                    raise TeacherError("invalid_response", repr(reply))
+                done = completion_from(reply)
+            except TeacherError as e:
+                last = e
+                self.retries_invalid += e.reason == "invalid_response"
                 continue
-            self.limiter.used_tokens(estimated, prompt + completion)
-            return Completion(text, prompt, completion, choice.get("finish_reason") or "stop")
+            self.limiter.used_tokens(estimated, done.prompt_tokens + done.completion_tokens)
+            return done
         raise last
+
+    def error(self, e: openai.APIError) -> TeacherError | TeacherUnavailable:
+        """What a failed request means: this request failed (TeacherError), or the teacher cannot be used."""
+        where = self.config.base_url or "api.openai.com"
+        if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            return TeacherUnavailable(f"teacher {self.model!r} at {where} refused the API key from "
+                                      f"${self.config.api_key_env}: {e}")
+        if isinstance(e, openai.NotFoundError):
+            return TeacherUnavailable(f"teacher {self.model!r}: {where} has no such model or endpoint (check "
+                                      f"teacher.base_url and teacher.model): {e}")
+        if isinstance(e, openai.RateLimitError):
+            return TeacherError("rate_limited", str(e))
+        if isinstance(e, openai.APITimeoutError):
+            return TeacherError("timeout", str(e))
+        if isinstance(e, openai.APIConnectionError):
+            return TeacherError("connection_error", f"{e} ({e.__cause__!r})")
+        if isinstance(e, openai.APIStatusError):
+            return TeacherError("bad_request" if e.status_code < 500 else "server_error", str(e))
+        return TeacherError("invalid_response", repr(e))
 
     async def close(self) -> None:
         if self._client is not None:

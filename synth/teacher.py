@@ -25,7 +25,7 @@ class Teacher(Protocol):
     async def close(self) -> None: ...
 
 
-def make_teacher(config, *, on_response=None) -> Teacher:
+def make_teacher(config) -> Teacher:
     """The teacher a `TeacherConfig` describes. Imports lazily: the embedded one pulls in torch."""
     if config.provider == "embedded":
         from redraft.synth.embedded_teacher import EmbeddedTeacher
@@ -33,4 +33,4 @@ def make_teacher(config, *, on_response=None) -> Teacher:
         return EmbeddedTeacher(config)
     from redraft.synth.openai_teacher import OpenAITeacher
 
-    return OpenAITeacher(config, on_response=on_response)
+    return OpenAITeacher(config)

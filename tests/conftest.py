@@ -1,9 +1,23 @@
+import os
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 pytest_plugins = ["clusters"]  # ray_address, slurm_cluster: live clusters from .ci/clusters.sh
+GPU_ON_CPU_ENV = "REDRAFT_GPU_CHECK_ON_CPU"  # "1": the `gpu` tests run on the CPU, tiny shapes (gpu_check.sh --cpu)
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    if not gpu_tests or os.environ.get(GPU_ON_CPU_ENV) == "1":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason=f"needs CUDA ({GPU_ON_CPU_ENV}=1 runs it on the CPU with tiny shapes)")
+        for item in gpu_tests:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +61,8 @@ DE_EN = [("Das Haus ist alt.", "The house is old."), ("Ich trinke gern Kaffee.",
          ("Sie liest ein spannendes Buch.", "She is reading an exciting book.")]
 
 
-def write_dialogue_dir(out: Path, pairs, src_lang: str, tgt_lang: str, name: str, repeat: int = 1) -> Path:
+def write_dialogue_dir(out: Path, pairs, src_lang: str, tgt_lang: str, name: str, repeat: int = 1,
+                       prompt: str = "Translate into {tgt}: {src}") -> Path:
     """A redraft output folder: data/*.parquet dialogue rows (one or two revision turns) and recipe.yaml."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -57,7 +72,7 @@ def write_dialogue_dir(out: Path, pairs, src_lang: str, tgt_lang: str, name: str
     rows = []
     for r in range(repeat):
         for k, (src, ref) in enumerate(pairs):
-            messages = [{"role": "user", "content": f"Translate into {tgt_lang}: {src}"},
+            messages = [{"role": "user", "content": prompt.format(tgt=tgt_lang, src=src)},
                         {"role": "assistant", "content": ref}]
             revisions = []
             if (k + r) % 2:

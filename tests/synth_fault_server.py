@@ -6,14 +6,15 @@ Answers are a function of the request (model, messages, seed), so a faulty run a
 The first attempt at a request is faulty with probability `--faults` (chosen by hashing the request: 429 with
 Retry-After, 500, a reply slower than the client's timeout, a truncated JSON body, a dropped connection); its retry
 is answered. Messages containing POISON always get a 500. GET /stats returns counters, including how many times
-each request was answered in full (`served`): a call "paid" twice shows up there, and the most requests it was
-answering at once (`max_in_flight`).
+each request was answered in full (`served`): a call "paid" twice shows up there, the most requests it was
+answering at once (`max_in_flight`) and every HTTP request it got (`http_requests`). tests/batch_server.py adds the
+Batch API to it.
 
 With --judge, a request that asks for an LLM judge's verdict (a system message mentioning "turns": see
 filters/judge.py) is answered with a verdict: one entry per `[assistant ...]` line of its first user message, every
 criterion scored d where that line holds `SCORE=d` and 5 where it holds none. A request whose first user message holds
 MALFORMED is answered with prose instead, every time. With --judge, a pairwise review in BayLing's format (a request
-mentioning "Score of the Assistant 1": see evals/judge.py) is answered with one: each assistant scores d where its
+mentioning "Score of the Assistant 1": see evals/pairwise_judge.py) is answered with one: each assistant scores d where its
 conversation holds `SCORE=d` (1-10) and 6 where it holds none, and Assistant 1 gets one more (capped at 10), a
 position bias to cancel.
 """
@@ -44,6 +45,11 @@ class FaultServer:
         self.attempts: Counter = Counter()
         self.served: Counter = Counter()
         self.counts: Counter = Counter()
+        self.http_requests = 0  # every request but GET /stats
+
+    def stats(self) -> dict:
+        return {"counts": dict(self.counts), "served": dict(self.served), "requests": sum(self.attempts.values()),
+                "max_in_flight": self.max_in_flight, "http_requests": self.http_requests}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -52,7 +58,7 @@ class FaultServer:
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
                 headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-                body = await reader.readexactly(int(headers.get("content-length", 0)))
+                body = await self.read_body(reader, writer, headers)
                 self.in_flight += 1
                 self.max_in_flight = max(self.max_in_flight, self.in_flight)
                 try:
@@ -67,20 +73,35 @@ class FaultServer:
             writer.close()
 
     @staticmethod
-    def send(writer, status: int, payload: bytes, extra: dict | None = None, length: int | None = None) -> None:
-        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Error"}[status]
-        head = [f"HTTP/1.1 {status} {reason}", "content-type: application/json",
+    async def read_body(reader: asyncio.StreamReader, writer, headers: dict) -> bytes:
+        if headers.get("expect", "").lower() == "100-continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if headers.get("transfer-encoding", "").lower() != "chunked":
+            return await reader.readexactly(int(headers.get("content-length", 0)))
+        chunks = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            chunks.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+            pass
+        return b"".join(chunks)
+
+    @staticmethod
+    def send(writer, status: int, payload: bytes, extra: dict | None = None, length: int | None = None,
+             content_type: str = "application/json") -> None:
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict",
+                  429: "Too Many Requests", 500: "Error"}[status]
+        head = [f"HTTP/1.1 {status} {reason}", f"content-type: {content_type}",
                 f"content-length: {len(payload) if length is None else length}"]
         head += [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
 
     async def respond(self, method, path, headers, body, writer) -> bool:
         if method == "GET" and path == "/stats":
-            stats = {"counts": dict(self.counts), "served": dict(self.served), "requests": sum(self.attempts.values()),
-                     "max_in_flight": self.max_in_flight}
-            self.send(writer, 200, json.dumps(stats).encode())
+            self.send(writer, 200, json.dumps(self.stats()).encode())
             await writer.drain()
             return True
+        self.http_requests += 1
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             self.counts["401"] += 1
             self.send(writer, 401, b'{"error": {"message": "invalid api key", "type": "invalid_request_error"}}')
@@ -91,9 +112,12 @@ class FaultServer:
             self.send(writer, self.status_all, b'{"error": {"message": "configured failure"}}')
             await writer.drain()
             return True
+        return await self.route(method, path, body, writer)
+
+    async def route(self, method: str, path: str, body: bytes, writer) -> bool:
+        """Every other request is a chat completion (a subclass serves more paths)."""
         req = json.loads(body)
-        key = hashlib.blake2b(json.dumps([req["model"], req["messages"], req.get("seed")], sort_keys=True)
-                              .encode(), digest_size=8).hexdigest()
+        key = self.request_key(req)
         attempt = self.attempts[key]
         self.attempts[key] += 1
         if self.latency:
@@ -103,19 +127,27 @@ class FaultServer:
         h = int(key, 16)
         if attempt == 0 and (h % 10_000) < self.faults * 10_000:
             return await self.async_fault(self.kinds[(h // 10_000) % len(self.kinds)], writer, key)
-        last = req["messages"][-1]["content"]
-        text = self.verdict(req["messages"]) or f"reply {key[:6]} to: {last[:60]}"
-        prompt_tokens = sum(len(m["content"]) for m in req["messages"]) // 4 + 1
-        reply = {"id": f"chatcmpl-{key}", "object": "chat.completion", "created": 0, "model": req["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text) // 4 + 1,
-                           "total_tokens": prompt_tokens + len(text) // 4 + 1}}
-        self.send(writer, 200, json.dumps(reply).encode(),
+        self.send(writer, 200, json.dumps(self.answer(req, key)).encode(),
                   {"x-ratelimit-remaining-requests": "1000", "x-ratelimit-reset-requests": "1s"})
         await writer.drain()
         self.served[key] += 1
         self.counts["200"] += 1
         return True
+
+    @staticmethod
+    def request_key(req: dict) -> str:
+        return hashlib.blake2b(json.dumps([req["model"], req["messages"], req.get("seed")], sort_keys=True)
+                               .encode(), digest_size=8).hexdigest()
+
+    def answer(self, req: dict, key: str) -> dict:
+        """The chat completion a request gets: a function of the request alone."""
+        last = req["messages"][-1]["content"]
+        text = self.verdict(req["messages"]) or f"reply {key[:6]} to: {last[:60]}"
+        prompt_tokens = sum(len(m["content"]) for m in req["messages"]) // 4 + 1
+        return {"id": f"chatcmpl-{key}", "object": "chat.completion", "created": 0, "model": req["model"],
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text) // 4 + 1,
+                          "total_tokens": prompt_tokens + len(text) // 4 + 1}}
 
     def verdict(self, messages: list[dict]) -> str | None:
         if self.judge and any("Score of the Assistant 1" in m["content"] for m in messages):
@@ -163,7 +195,7 @@ class FaultServer:
         return keep
 
 
-async def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--faults", type=float, default=0.0)
@@ -173,19 +205,35 @@ async def main() -> None:
     p.add_argument("--kinds", default=",".join(FAULTS), help="the faults to inject, comma-separated")
     p.add_argument("--status-all", type=int, default=None, help="answer every request with this status")
     p.add_argument("--judge", action="store_true", help="answer LLM-judge requests with verdicts (see above)")
-    a = p.parse_args()
+    return p
+
+
+def server_options(a) -> dict:
     key = os.environ[a.api_key_env] if a.api_key_env else None
-    server = FaultServer(a.faults, a.latency, a.slow_seconds, key, a.status_all, tuple(a.kinds.split(",")), a.judge)
-    srv = await asyncio.start_server(server.handle, "127.0.0.1", a.port, backlog=4096)
+    return {"faults": a.faults, "latency": a.latency, "slow_seconds": a.slow_seconds, "api_key": key,
+            "status_all": a.status_all, "kinds": tuple(a.kinds.split(",")), "judge": a.judge}
+
+
+async def serve(server: FaultServer, port: int) -> None:
+    srv = await asyncio.start_server(server.handle, "127.0.0.1", port, backlog=4096)
     print(srv.sockets[0].getsockname()[1], flush=True)
     async with srv:
         await srv.serve_forever()
 
 
-if __name__ == "__main__":
+async def main() -> None:
+    a = arguments().parse_args()
+    await serve(FaultServer(**server_options(a)), a.port)
+
+
+def run(main) -> None:
     try:  # the benchmark's stub stands in for a remote server: its own CPU per request should be as small as can be
         import uvloop
     except ImportError:
         asyncio.run(main())
     else:
         uvloop.run(main())
+
+
+if __name__ == "__main__":
+    run(main)

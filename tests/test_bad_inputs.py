@@ -136,6 +136,25 @@ def test_output_folder_that_cannot_hold_the_output(tmp_path, capsys):
     assert not (folder / "out").exists()
 
 
+def test_curate_called_from_python_checks_what_the_cli_checks(tmp_path):
+    """The checks live in the API: a notebook calling `curate` gets the CLI's errors, before any work."""
+    from redraft.errors import UsageError
+    from redraft.recipes.runner import curate
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    pairs = tsv(folder / "pairs.tsv")
+    with pytest.raises(UsageError, match="--langs xx-en: 'xx' is not a language code.*did you mean"):
+        curate(str(pairs), str(tmp_path / "o"), langs="xx-en")
+    with pytest.raises(UsageError, match="--langs zhen: expected two language codes"):
+        curate(str(pairs), str(tmp_path / "o"), langs="zhen")
+    with pytest.raises(UsageError, match=f"{folder / 'out'}: the output folder is inside the input {folder}"):
+        curate(str(folder), str(folder / "out"), langs="de-en")
+    with pytest.raises(UsageError, match="no such file or folder"):
+        curate(str(tmp_path / "nope.tsv"), str(tmp_path / "o"), langs="de-en")
+    assert not (tmp_path / "o").exists() and not (folder / "out").exists()
+
+
 def test_missing_input_exits_2(tmp_path, capsys):
     assert f"{tmp_path / 'nope.tsv'}: no such file or folder" in fails(
         capsys, ["dedupe", tmp_path / "nope.tsv", "-o", tmp_path / "o"])

@@ -4,6 +4,8 @@
 import json
 import subprocess
 import sys
+import tracemalloc
+import weakref
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -120,7 +122,10 @@ def test_bad_alpaca_rows_name_file_and_row(tmp_path):
         messages(path)
 
 
-def test_json_array_errors_name_the_line(tmp_path):
+@pytest.mark.parametrize("chunk", [None, 5])  # the reader's pieces of a line: as it is, and lines cut in pieces
+def test_json_array_errors_name_the_line(tmp_path, monkeypatch, chunk):
+    if chunk:
+        monkeypatch.setattr("redraft.json_array.CHUNK", chunk, raising=False)
     p = tmp_path / "broken.json"
     p.write_text('[\n  {"conversations": []}\n]\n')
     with pytest.raises(InputError, match=r"broken.json:row 1, line 2: sharegpt: no exchange"):
@@ -134,6 +139,81 @@ def test_json_array_errors_name_the_line(tmp_path):
     p.write_text('[' + json.dumps(SHAREGPT_ROWS[0]) + '\n ' + json.dumps(SHAREGPT_ROWS[1]) + ']')
     with pytest.raises(InputError, match=r"broken.json:2: not valid JSON: ',' or '\]' expected after row 1"):
         messages(p)
+    p.write_text('[\n  ' + json.dumps(SHAREGPT_ROWS[0]) + ',\n  {"conversations": [')  # a writer killed midway
+    with pytest.raises(InputError, match=r"broken.json:3: not valid JSON: the file ends inside row 2"):
+        messages(p)
+
+
+def sharegpt_array(path, rows: int):
+    """A FastChat-style indented JSON array of `rows` dialogues, written a row at a time."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[")
+        for i in range(rows):
+            row = {"id": str(i), "conversations": [{"from": "human", "value": f"Übersetze: {'字' * 200} {i}"},
+                                                   {"from": "gpt", "value": f"{'word ' * 60}{i}"}]}
+            f.write(("," if i else "") + "\n" + json.dumps(row, ensure_ascii=False, indent=2))
+        f.write("\n]\n")
+    return path
+
+
+def test_a_json_array_is_read_a_row_at_a_time(tmp_path):
+    path = sharegpt_array(tmp_path / "big.json", 8000)  # 7 MB
+    tracemalloc.start()  # Python's allocations: a file read whole shows as its size
+    try:
+        ids = [d.id for d in ItemReader(str(path), src_lang="zh", tgt_lang="en").read()]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ids == [str(i) for i in range(8000)]
+    assert peak < path.stat().st_size / 8, f"peak {peak:,} B reading a {path.stat().st_size:,} B file"
+
+
+def test_one_line_json_array_names_rows_on_line_1(tmp_path, monkeypatch):
+    monkeypatch.setattr("redraft.json_array.CHUNK", 64, raising=False)  # the line is fed in pieces
+    path = tmp_path / "one-line.json"
+    path.write_text(json.dumps([SHAREGPT_ROWS[0]] * 5 + [{"conversations": []}], ensure_ascii=False))
+    with pytest.raises(InputError, match=r"one-line.json:row 6, line 1: sharegpt: no exchange"):
+        messages(path)
+
+
+def test_parquet_export_holds_a_batch_of_rows_not_all(tmp_path, monkeypatch):
+    from redraft import export
+
+    n, alive, peak = 5000, 0, 0
+
+    class Row(dict):  # a dict that can be counted while alive
+        pass
+
+    def gone():
+        nonlocal alive
+        alive -= 1
+
+    def rows(*_, **__):
+        nonlocal alive, peak
+        for i in range(n):
+            row = Row(id=str(i), conversations=[{"from": "human", "value": f"q{i}"}, {"from": "gpt", "value": "a"}],
+                      src_lang="de", tgt_lang="en", source_text=f"q{i}", reference_text="", revisions=[],
+                      revision_args=[], teacher=None, usage=None, judge=None)
+            alive += 1
+            weakref.finalize(row, gone)
+            peak = max(peak, alive)
+            yield row
+
+    monkeypatch.setattr(export, "converted_rows", rows)
+    assert export.export("in.json", "sharegpt", tmp_path / "x.parquet") == (tmp_path / "x.parquet", n)
+    assert peak <= n / 2, f"{peak} of {n} rows held at once"
+    written = pq.ParquetFile(tmp_path / "x.parquet")
+    assert written.metadata.num_row_groups > 1 and written.schema_arrow == export.parquet_schema("sharegpt")
+    assert [r["id"] for r in written.read().to_pylist()] == [str(i) for i in range(n)]
+
+
+@pytest.mark.parametrize("fmt", ["sharegpt", "alpaca", "messages"])
+def test_parquet_export_in_row_groups_reads_back_identical(tmp_path, dialogue_dir, monkeypatch, fmt):
+    monkeypatch.setattr("redraft.export.PARQUET_BATCH", 2, raising=False)
+    out = tmp_path / "train.parquet"
+    assert main(["export", str(dialogue_dir), "--format", fmt, "-o", str(out)]) == 0
+    assert pq.ParquetFile(out).metadata.num_row_groups > 1
+    assert full_rows(out) == full_rows(dialogue_dir / "data")
 
 
 def test_bad_input_exits_2_naming_file_and_row_and_publishes_nothing(tmp_path):

@@ -78,7 +78,7 @@ def noisy_docs():
     return texts
 
 
-@pytest.mark.parametrize("tasks", [1, 2, 5])
+@pytest.mark.parametrize("tasks", [1, 2, 3, 5, 8, 64])
 def test_sharded_dedupe_matches_the_one_pass_rule_at_any_task_count(tmp_path, noisy_docs, tasks):
     cfg = DedupeConfig(exact=True, near=True)
     docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(noisy_docs)]
@@ -100,14 +100,51 @@ def test_near_dedupe_keeps_the_earliest_input_position_not_the_first_task(tmp_pa
     assert v == {"deen-2": "kept", "deen-1": "kept", "deen-0": "near_duplicate"}
 
 
-def test_bucket_files_hold_each_item_once_per_band(tmp_path):
+def test_bucket_files_hold_each_item_once_per_band_in_its_bucket(tmp_path):
     cfg = DedupeConfig(exact=True, near=True)
     docs = [doc("de", "en", f"Satz Nummer {i}", f"Sentence number {i}", i=i) for i in range(50)]
     sharded_dedupe(cfg, docs, 3, tmp_path)
-    from redraft.filters.dedupe import EXACT, near_dtype
+    from redraft.filters.dedupe import EXACT, near_dtype, read_buckets
 
     sig = tmp_path / "signatures"
-    exact = np.concatenate([np.fromfile(f, EXACT) for f in sig.glob("exact-*.bin")])
-    near = np.concatenate([np.fromfile(f, near_dtype(32)) for f in sig.glob("near-*.bin")])
+    exact = [read_buckets(sig, "exact", EXACT, b, 3) for b in range(3)]
+    near = [read_buckets(sig, "near", near_dtype(32), b, 3) for b in range(3)]
+    assert all((e["hash"] % 3 == b).all() for b, e in enumerate(exact))
+    assert all(((n["key"].astype(np.uint64) + n["band"]) % 3 == b).all() for b, n in enumerate(near))
+    exact, near = np.concatenate(exact), np.concatenate(near)
     assert sorted(exact["pos"].tolist()) == list(range(50))
     assert len(near) == 50 * cfg.bands and set(near["pos"].tolist()) == set(range(50))
+
+
+@pytest.mark.parametrize("tasks", [8, 32])
+def test_files_grow_with_the_tasks_not_their_square(tmp_path, noisy_docs, tasks):
+    docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(noisy_docs)]
+    sharded_dedupe(DedupeConfig(exact=True, near=True), docs, tasks, tmp_path)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) <= 2 * tasks  # one file per task and stage (signatures, marked); no leftover .tmp
+    assert {p.parent.name for p in files} == {"signatures", "marked"}
+
+
+def test_positions_need_not_be_dense_and_tasks_may_have_no_input(tmp_path, noisy_docs):
+    """Positions as byte offsets (sparse, past 2**32) and more tasks than items for some: the same verdicts."""
+    from redraft.types import POSITION
+
+    cfg = DedupeConfig(exact=True, near=True)
+    texts = noisy_docs[:40]
+    expected = reference_dedupe(cfg, [doc("de", "en", t, t, i=i) for i, t in enumerate(texts)])
+    for tasks in (1, 64):
+        docs = [doc("de", "en", t, t, i=i) for i, t in enumerate(texts)]
+        for i, d in enumerate(docs):
+            d.metadata[POSITION] = 2**33 + 1_000_003 * i + i * i
+        signatures, buckets, drop = dedupe_stages(cfg, str(tmp_path / str(tasks)))
+        shards = [docs[i * len(docs) // tasks:(i + 1) * len(docs) // tasks] for i in range(tasks)]  # contiguous
+        for rank, shard in enumerate(shards):
+            list(signatures[0].run(iter(shard), rank, tasks))
+        for rank in range(tasks):
+            list(buckets[0].run(None, rank, tasks))
+        got = {}
+        for rank, shard in enumerate(shards):
+            list(drop.run(iter(()), rank, tasks))
+            verdicts = drop.filter_batch(shard) if shard else []
+            got |= {d.id: "kept" if r is True else r[1] for d, r in zip(shard, verdicts)}
+        assert got == expected, tasks

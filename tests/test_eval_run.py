@@ -102,3 +102,36 @@ def test_bad_inputs_exit_2(shared_data, tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and expected in err, (args, err)
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_eval_config_from_python_as_from_flags(shared_data, tmp_path):
+    """`eval_config` builds what `redraft eval` runs, from keyword arguments (a notebook), with the CLI's checks."""
+    import pytest
+
+    from redraft.errors import UsageError
+    from redraft.evals.config import eval_config
+
+    d = shared_data
+    hyp = str(d / "bayling_outputs/bayling-13b/zh-en.hypo")
+    config = eval_config("translation", src=str(d / "wmt22/zhen.src"), ref=str(d / "wmt22/zhen.ref"), langs="zh-en",
+                         limit=5, overrides=["prompt=Translate into English {src}"], model=hyp, max_tokens=32)
+    (suite,) = config.suites
+    assert (suite.name, suite.limit, suite.prompt) == ("translation-zh-en", 5, "Translate into English {src}")
+    assert (config.model.model, config.model.max_tokens) == (hyp, 32)
+
+    cfg = write_config(tmp_path / "eval.yaml", d)
+    cfg.write_text(cfg.read_text().replace("  langs: en-zh\n", ""))  # suites.1, from line 6 on, has no `langs`
+    cases = [(dict(overrides=["suites.0.limit=0"]), "--set suites.0.limit=0: suites.0.limit: Input should be"),
+             (dict(overrides=["suites.2.limit=1"]), "--set suites.2.limit=1: no item 2 in a list of 2"),
+             (dict(src="x.src"), "--src is for a suite named on the command line"),
+             (dict(one_order=True), "--one-order is for a suite named on the command line")]
+    for kwargs, message in cases:
+        with pytest.raises(UsageError) as e:
+            eval_config(str(cfg), model=hyp, **kwargs)
+        assert message in str(e.value), (kwargs, e.value)
+    with pytest.raises(UsageError, match=f"{cfg}:6: suites.1.langs: Field required"):
+        eval_config(str(cfg), model=hyp)
+    with pytest.raises(UsageError, match="no model under test"):
+        eval_config("constrained", data="c.jsonl", langs="zh-en")
+    with pytest.raises(UsageError, match="the constrained suite takes no --baseline"):
+        eval_config("constrained", data="c.jsonl", langs="zh-en", baseline="b.jsonl", model=hyp)

@@ -24,7 +24,16 @@ def pairs(tmp_path) -> Path:
 @pytest.mark.parametrize("setting, field", [("executor.kind=spark", "executor.kind"),
                                             ("executor.tasks=0", "executor.tasks"),
                                             ("executor.slurm.cpus_per_task=-1", "executor.slurm.cpus_per_task"),
-                                            ("executor.ray.nodes=3", "executor.ray.nodes")])
+                                            ("executor.ray.nodes=3", "executor.ray.nodes"),
+                                            # what would reach the sbatch script's shell or end its #SBATCH line
+                                            ("executor.slurm.job_name=x$(id)", "executor.slurm.job_name"),
+                                            ("executor.slurm.partition=debug;id", "executor.slurm.partition"),
+                                            ("executor.slurm.qos=normal`id`", "executor.slurm.qos"),
+                                            ("executor.slurm.time=04:00:00 $(id)", "executor.slurm.time"),
+                                            ('executor.slurm.sbatch_args={account: "a\\nid"}',
+                                             "executor.slurm.sbatch_args"),
+                                            ('executor.slurm.venv_path="/venv/bin/activate\\nid"',
+                                             "executor.slurm.venv_path")])
 def test_bad_executor_settings_exit_2_naming_the_field(tmp_path, pairs, capsys, setting, field):
     assert main(["dedupe", str(pairs), "--langs", "de-en", "-o", str(tmp_path / "out"), "--set", setting]) == 2
     err = capsys.readouterr().err

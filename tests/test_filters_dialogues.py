@@ -36,6 +36,25 @@ def test_every_assistant_turn_in_the_requested_language():
                                                                                "turn2_lang_mismatch", None]
 
 
+@pytest.mark.parametrize("tgt,first,fmt,answer,expected", [
+    # the JSON around the translation is no English: its string values are what the user asked for
+    ("zh", "请查收邮件。", "json", '{"translation": "请您查收邮件"}', None),  # WMT22 en-zh
+    ("zh", "请查收邮件。", "json", '```json\n{"translation": "很高兴认识您。"}\n```', None),
+    ("de", "Hallo zusammen,", "json", '{"translation": "Hallo allesamt,"}', None),
+    ("zh", "委员会将于下周在日内瓦提交最终报告。", "json", '{"translation": "The committee reports next week."}',
+     "turn2_lang_mismatch"),
+    ("de", "Hallo zusammen,", "json", '{"translation": "Hello everyone, how are you all doing today?"}',
+     "turn2_lang_mismatch"),
+    ("zh", "委员会将于下周在日内瓦提交最终报告。", "quoted", "“委员会下周交报告。”", None),
+    ("zh", "委员会将于下周在日内瓦提交最终报告。", "numbered_list", "1. 委员会下周交报告。\n2. 下周报告。\n3. 报告下周交。", None),
+    ("zh", "委员会将于下周在日内瓦提交最终报告。", "numbered_list",
+     "1. The committee reports next week.\n2. Report due next week.\n3. Next week: the report.", "turn2_lang_mismatch"),
+])
+def test_a_format_answer_is_in_the_language_asked_for_by_what_it_says(tgt, first, fmt, answer, expected):
+    d = dialogue([first, answer], [("format", {"format": fmt})], tgt_lang=tgt, reference=first)
+    assert run("turn_language", [d]) == [expected]
+
+
 def test_refusals_and_meta_talk():
     assert run("refusal", [dialogue([FIRST]), dialogue(["I'm sorry, but I cannot translate this text."]),
                            dialogue(["Here is the translation: " + FIRST]),

@@ -160,6 +160,21 @@ def test_script_decides_cjk_sides_that_fasttext_misreads():
     assert reasons(step, [listing, japanese_as_zh, chinese_as_ja]) == [None, "lang_mismatch", "lang_mismatch"]
 
 
+def test_japanese_without_kana_is_told_from_chinese_by_the_characters_only_one_writes():
+    """WMT22 ja-en titles carry no kana: Japanese by a character Chinese does not write (楽, 円, 々, ・). Chinese
+    declared Japanese is Chinese by a character Japanese does not write (这, 们, 处), however short; kana-less Han
+    with neither is Chinese when long, too short to tell (and taken as declared) when short."""
+    from redraft.filters.langid import LanguageIdentifier
+
+    japanese = ["【楽天限定先行予約】#Product1#", "【通販限定】送料無料&定期便15%OFF/購入者全員3,000円分割引券進呈",
+                "#Product2# CLUB/入会金・年会費無料!", "【公式】#Product1#/人気商品続々入荷", "公式通販サイト",
+                "明日の午後、図書館で会いましょう。"]
+    chinese = ["是否有途径处罚他", "我不等了，取消订单", "我们明天早上九点在火车站见面然后一起去博物馆参观。",
+               "我們明天早上九點在火車站見面然後一起去博物館參觀。"]  # Traditional: no character says, but long
+    verdicts = LanguageIdentifier().agrees(japanese + chinese, ["ja"] * (len(japanese) + len(chinese)))
+    assert verdicts == [True] * len(japanese) + [False] * len(chinese)
+
+
 def test_repetition_counts_runs_and_loops_per_side():
     step = build_filters([FilterSpec(name="repetition")], "de", "zh", "pair")[0]
     fine = doc("de", "zh", "Das ist das Haus, das wir gestern gesehen haben.", "这是我们昨天看到的房子。")

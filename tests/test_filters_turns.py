@@ -189,6 +189,15 @@ def test_chinese_in_the_script_variant_of_the_pair():
     "La traduzione in italiano è: il PMP garantisce una gestione fluida?",
     "日本語訳：しかし、PMPに合格すればプロジェクト管理は順調に進むのだろうか。",
     "This is the English translation for the sentence: However, can a PMP certificate guarantee smooth work?",
+    "Aqui está a tradução: No entanto, o PMP garante uma gestão tranquila?",
+    "Вот перевод: Однако гарантирует ли сертификат PMP гладкое управление проектами?",
+    "На английском:\nHowever, can a PMP certificate guarantee smooth project management?",
+    "Переклад українською звучить так: Однак чи гарантує сертифікат PMP безперешкодне управління?",
+    "Tady je překlad: Zaručí ale certifikát PMP hladké řízení projektů?",
+    "Anglicky:\nHowever, can a PMP certificate guarantee smooth project management?",
+    "以下が翻訳です。しかし、PMPに合格すればプロジェクト管理は順調に進むのだろうか。",
+    "영어로 번역하면 다음과 같습니다: However, can a PMP certificate guarantee smooth project management?",
+    "إليك الترجمة: ومع ذلك، هل تضمن شهادة PMP إدارة سلسة للمشاريع؟",
 ])
 def test_meta_talk_in_every_language_and_with_a_stated_language(answer):
     assert run("refusal", [zh_en([ZH_FIRST, answer], [("third_language", {"lang": "es"})])]) == ["turn2_meta_talk"]
@@ -201,6 +210,18 @@ def test_meta_talk_in_every_language_and_with_a_stated_language(answer):
      None),
     ("I'm sorry, but I can't translate this text.", "I can’t wait any longer, thanks.", "turn1_refusal"),
     ("I cannot help with translating this request.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("Извините, но я не могу перевести этот текст.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("Вибачте, але я не можу перекласти цей текст.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("Omlouvám se, ale tento text nemohu přeložit.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("Desculpe, mas não posso traduzir este texto.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("죄송하지만 이 텍스트는 번역할 수 없습니다.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("عذرًا، لكن لا أستطيع ترجمة هذا النص.", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    ("AIとして、この文章は翻訳できません。", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    # a Japanese customer service apologises in every other line: no refusal unless it declines the task
+    ("申し訳ございませんが、こちらはただいま在庫切れです。", "Regrettably this is currently out of stock.", None),
+    ("申し訳ありませんが、この翻訳はお引き受けできません。", "I can’t wait any longer, thanks.", "turn1_refusal"),
+    # a Russian sentence that says "I can't" is no refusal when the reference says so too
+    ("Я не могу больше ждать, спасибо.", "Я не могу больше ждать, спасибо.", None),
 ])
 def test_refusals_not_sentences_that_say_cannot(answer, reference, reason):
     d = dialogue([answer], source="我不能再等了，谢谢", reference=reference, src_lang="zh")
@@ -277,3 +298,74 @@ def test_the_default_filters_on_the_labelled_dialogues():
     junk = [k for k, r in zip(kept, rows) if r["label"] == "junk"]
     assert len(good) >= 100 and len(junk) >= 100
     assert sum(good) / len(good) >= 0.95 and not any(junk)
+
+
+# --- the languages requests are written in (synth/languages/) -----------------------------------------------------
+
+def test_a_japanese_request_quoting_english_is_no_leak():
+    """An en-ja answer keeps the English phrase the user quoted in a Japanese request: no source words. Left there
+    unasked, the same phrase is."""
+    en_ja = dict(source="We trained a machine learning model on the new data.",
+                 reference="新しいデータで機械学習モデルを訓練しました。", src_lang="en", tgt_lang="ja")
+    first = "新しいデータで機械学習モデルを訓練しました。"
+    answer = "新しいデータで machine learning model を訓練しました。"
+    asked = dialogue([first, answer], [("include_word", {"word": "machine learning model"})],
+                     requests=["「machine learning model」という言葉を使ってください。"], **en_ja)
+    unasked = dialogue([first, answer], [("polish", {})], requests=["自然な表現になるように訳文を整えてください。"], **en_ja)
+    assert run("source_script", [asked, unasked]) == [None, "turn2_source_words"]
+
+
+@pytest.mark.parametrize("tgt,first,answer,kind,word,reason", [
+    # Slavic cases: the word asked for may appear inflected
+    ("ru", "Мы встретимся в библиотеке.", "Мы встретимся у входа в библиотеку.", "include_word", "библиотека", None),
+    ("cs", "Sejdeme se v knihovně.", "Sejdeme se u vchodu do knihovny.", "include_word", "knihovna", None),
+    ("ru", "Мы встретимся в библиотеке.", "Мы встретимся в читальном зале.", "include_word", "библиотека",
+     "turn2_revision_ignored"),
+    ("uk", "Ми зустрінемося в бібліотеці.", "Ми зустрінемося біля бібліотеки.", "avoid_word", "бібліотека",
+     "turn2_revision_ignored"),
+    # Arabic attaches و, ب, ل to the next word
+    ("ar", "سنلتقي في المكتبة.", "سنلتقي غدًا وبالمكتبة.", "include_word", "المكتبة", None),
+    # Korean particles follow the word
+    ("ko", "도서관에서 만나요.", "내일 도서관 앞에서 만나요.", "include_word", "도서관", None),
+])
+def test_compliance_reads_words_in_each_languages_grammar(tgt, first, answer, kind, word, reason):
+    d = dialogue([first, answer], [(kind, {"word": word})], source="We meet at the library.", reference=first,
+                 src_lang="en", tgt_lang=tgt)
+    assert run("compliance", [d]) == [reason]
+
+
+@pytest.mark.parametrize("answer", ["«Мы встретимся в библиотеке.»", "„Sejdeme se v knihovně.“", "「図書館で会いましょう。」",
+                                    "“도서관에서 만나요.”"])
+def test_a_quoted_answer_in_the_languages_quotation_marks_complies(answer):
+    d = dialogue(["x y z", answer], [("format", {"format": "quoted"})])
+    assert run("compliance", [d]) == [None]
+
+
+def test_a_source_the_reference_keeps_is_rightly_copied():
+    name = dict(source="ParkTool CM-5.3 / DM-1 Dummy Hub", reference="ParkTool CM-5.3 / DM-1 Dummy Hub",
+                src_lang="fr", tgt_lang="de")
+    assert run("rewrite", [dialogue(["ParkTool CM-5.3 / DM-1 Dummy Hub"], **name)]) == [None]
+
+
+def test_japanese_length_counts_katakana_words_whole():
+    """A Russian third-language answer to an en-ja pair (WMT22) is as long as the Japanese reference: no fragment."""
+    d = dialogue(["指輪、イヤリング、ペンダント、マンガルスートラなども取り揃えております。",
+                  "Наш ассортимент включает кольца, серьги, подвески и мангалустра."],
+                 [("third_language", {"lang": "ru"})],
+                 source="Our range includes rings, earrings, pendants, mangalsutras and more.",
+                 reference="指輪、イヤリング、ペンダント、マンガルスートラなども取り揃えております。", src_lang="en", tgt_lang="ja")
+    assert run("rewrite", [d]) == [None]
+
+
+def test_a_third_language_answer_may_say_what_its_source_says():
+    """WMT22 customer-service lines: a Russian third-language answer to an en-zh pair may wish the reader well where
+    the English source does; where the source does not, the wish is the teacher's meta-talk."""
+    hope = dict(source="Hope this helps!", reference="希望这能有所帮助！", src_lang="en", tgt_lang="zh")
+    plain = dict(source="The parcel arrives on Monday.", reference="包裹周一到达。", src_lang="en", tgt_lang="zh")
+    docs = [dialogue(["希望这能有所帮助！", "Надеюсь, это поможет!"], [("third_language", {"lang": "ru"})], **hope),
+            dialogue(["包裹周一到达。", "Посылка придёт в понедельник. Надеюсь, это поможет!"],
+                     [("third_language", {"lang": "ru"})], **plain),
+            # an apology that is not a refusal: the customer service cannot find an account
+            dialogue(["包裹周一到达。", "К сожалению, я не могу найти учетную запись с этим адресом."],
+                     [("third_language", {"lang": "ru"})], **plain)]
+    assert run("refusal", docs) == [None, "turn2_meta_talk", None]

@@ -110,8 +110,7 @@ def test_curation_records_the_input_path_without_the_machine_layout(tmp_path, mo
 
 
 def test_builtin_recipe_records_its_source_as_written():
-    from redraft.portable_paths import portable_recipe_yaml
-    from redraft.recipes.runner import prepare_recipe
+    from redraft.recipes.runner import portable_recipe_yaml, prepare_recipe
     from redraft.recipes.schema import resolve_path
 
     r = prepare_recipe("demo")

@@ -1,3 +1,5 @@
+"""Readers (redraft/readers.py): every input format reads the same pairs, bad lines are named, shards cover all."""
+
 import json
 
 import pyarrow as pa
@@ -32,6 +34,22 @@ def test_every_pair_format_reads_the_same_pairs(tmp_path):
     (tmp_path / "p.en").write_text("".join(t + "\n" for _, t in PAIRS))
     for path, kw in [(tsv, {}), (jsonl, {}), (parquet, {}), (tmp_path / "p.zh", {"target_path": str(tmp_path / "p.en")})]:
         assert_pairs(read(path, src_lang="zh", tgt_lang="en", **kw))
+
+
+def test_a_json_file_is_format_json_and_reads_as_an_array_or_as_lines(tmp_path):
+    rows = [{"source": s, "target": t} for s, t in PAIRS]
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(rows, ensure_ascii=False))
+    lines = tmp_path / "lines.json"
+    lines.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "a.json").write_text(json.dumps(rows[:1], ensure_ascii=False))
+    (tmp_path / "folder" / "b.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[1:]))
+    for path in (array, lines, tmp_path / "folder"):
+        reader = ItemReader(str(path), src_lang="zh", tgt_lang="en")
+        assert reader.format == "json"
+        assert_pairs(list(reader.read()))
+    assert ItemReader(str(tmp_path / "folder" / "b.jsonl"), src_lang="zh", tgt_lang="en").format == "jsonl"
 
 
 def test_ragged_tsv_names_file_and_line(tmp_path):

@@ -75,6 +75,17 @@ def test_bad_override_is_named(spec_recipe, capsys):
     assert "--set teacher.temperature=hot: teacher.temperature" in capsys.readouterr().err
 
 
+def test_set_indexes_lists_and_names_union_fields(spec_recipe, capsys):
+    spec_recipe.write_text(SPEC_EXAMPLE.replace("filters: default", "filters:\n  - name: structure"))
+    r = load_recipe(str(spec_recipe), ["filters.0.params.x=1"])
+    assert [(f.name, f.params) for f in r.filters] == [("structure", {"x": 1})]
+    assert main(["validate", str(spec_recipe), "--set", "filters.3.name=refusal"]) == 2
+    assert "--set filters.3.name=refusal: no item 3 in a list of 1" in capsys.readouterr().err
+    assert main(["validate", str(spec_recipe), "--set", "teacher.threads=many"]) == 2
+    err = capsys.readouterr().err  # `int | Literal["auto"]`: pydantic's union tags stay out of the field path
+    assert "--set teacher.threads=many: teacher.threads: Input should be a valid integer" in err and ".int" not in err
+
+
 def test_unknown_recipe_and_bad_yaml(tmp_path, capsys):
     assert main(["validate", "no-such-recipe"]) == 2
     assert "built-in" in capsys.readouterr().err

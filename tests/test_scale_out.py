@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -72,15 +73,16 @@ def overrides(port: int, pairs: Path, *extra: str) -> list[str]:
             "dedupe={exact: true, near: true}", *extra]
 
 
-def redraft(args: list[str], **kw) -> subprocess.Popen:
-    env = {**os.environ, KEY_VAR: SECRET, "REDRAFT_PROGRESS": "0", "REDRAFT_SLURM_POLL": "0.5",
+def redraft(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
+    env = {**(os.environ if env is None else env), KEY_VAR: SECRET, "REDRAFT_PROGRESS": "0",
+           "REDRAFT_SLURM_POLL": "0.5",
            "PYTHONPATH": os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.Popen([sys.executable, "-m", "redraft.cli", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-def run(args: list[str], timeout: float = 300) -> tuple[int, str]:
-    proc = redraft(args)
+def run(args: list[str], timeout: float = 300, env: dict | None = None) -> tuple[int, str]:
+    proc = redraft(args, env)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out + err
 
@@ -96,7 +98,10 @@ def snapshot(out: Path) -> dict:
 
 EXECUTORS = {
     "local-1": ["executor.tasks=1"],
+    "local-3": ["executor.tasks=3", "executor.workers=2"],
     "local-4": ["executor.tasks=4", "executor.workers=2"],
+    "local-8": ["executor.tasks=8", "executor.workers=2"],
+    "local-64": ["executor.tasks=64", "executor.workers=2"],
     "ray-4": ["executor.kind=ray", "executor.tasks=4", "executor.workers=2"],
     "slurm-4": ["executor.kind=slurm", "executor.tasks=4", "executor.workers=2"],
 }
@@ -134,6 +139,150 @@ def test_every_executor_gives_the_same_rows_stats_and_rejects(name, request, pai
     # one output folder, one response cache for every executor and task count: no call is paid for again
     assert served == _results["served"]
     assert max(served.values()) == 1  # duplicate pairs in one task wait for the same call
+
+
+HUB_PAIRS = "test-user/pairs-zh-en"
+
+
+@pytest.fixture(scope="module")
+def hub_env(tmp_path_factory, pairs_file):
+    """The loopback Hub (tests/hub_server.py) serving the pairs as a dataset of 3 parquet shard files; the environment
+    that points `datasets` at it."""
+    from hub_server import TOKEN, HubServer
+
+    root = tmp_path_factory.mktemp("hub")
+    folder = root / "dataset"
+    rows = [line.split("\t") for line in pairs_file.read_text(encoding="utf-8").splitlines()]
+    (folder / "data").mkdir(parents=True)
+    for k in range(3):
+        part = rows[len(rows) * k // 3:len(rows) * (k + 1) // 3]
+        pq.write_table(pa.table({"source": [r[0] for r in part], "target": [r[1] for r in part]}),
+                       folder / "data" / f"train-{k:05d}-of-00003.parquet")
+    (folder / "README.md").write_text("# pairs\n")
+    with HubServer(root / "hub") as hub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+        env |= {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1", "NO_PROXY": "127.0.0.1",
+                "HF_HOME": str(root / "hf"), "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+        push = (f"from huggingface_hub import HfApi; api = HfApi(); "
+                f"api.create_repo({HUB_PAIRS!r}, repo_type='dataset'); "
+                f"api.upload_folder(folder_path={str(folder)!r}, repo_id={HUB_PAIRS!r}, repo_type='dataset')")
+        pushed = subprocess.run([sys.executable, "-c", push], env=env, capture_output=True, text=True, timeout=120)
+        assert pushed.returncode == 0, pushed.stderr
+        yield env
+
+
+def same_pairs_as(fmt: str, pairs: Path, folder: Path) -> list[str]:
+    """Overrides that read the pairs of `pairs` (a TSV) in another format, in the same order."""
+    rows = [line.split("\t") for line in pairs.read_text(encoding="utf-8").splitlines()]
+    if fmt == "jsonl":
+        path = folder / "pairs.jsonl"
+        path.write_text("".join(json.dumps({"source": s, "target": t}, ensure_ascii=False) + "\n" for s, t in rows),
+                        encoding="utf-8")
+        return [f"source.path={path}", "source.format=jsonl"]
+    if fmt == "text":
+        (folder / "pairs.zh").write_text("".join(s + "\n" for s, _ in rows), encoding="utf-8")
+        (folder / "pairs.en").write_text("".join(t + "\n" for _, t in rows), encoding="utf-8")
+        return [f"source.path={folder / 'pairs.zh'}", f"source.target_path={folder / 'pairs.en'}", "source.format=text"]
+    if fmt == "parquet":  # two files of several row groups
+        (folder / "parquet").mkdir()
+        for k, part in enumerate((rows[:31], rows[31:])):
+            pq.write_table(pa.table({"source": [s for s, _ in part], "target": [t for _, t in part]}),
+                           folder / "parquet" / f"{k}.parquet", row_group_size=4)
+        return [f"source.path={folder / 'parquet'}", "source.format=parquet"]
+    if fmt == "folder":  # many small TSV files, some of them empty
+        (folder / "many").mkdir()
+        for k in range(0, len(rows), 3):
+            (folder / "many" / f"{k:03d}.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in rows[k:k + 3]),
+                                                           encoding="utf-8")
+        (folder / "many" / "000a.tsv").write_text("")
+        return [f"source.path={folder / 'many'}", "source.format=tsv"]
+    assert fmt == "hf"
+    return [f"source.path={HUB_PAIRS}", "source.format=hf"]
+
+
+@pytest.mark.parametrize("fmt, tasks", [("jsonl", 3), ("text", 8), ("parquet", 8), ("folder", 64), ("hf", 5)])
+def test_every_input_format_and_task_count_gives_the_same_rows(fmt, tasks, request, tmp_path, pairs_file, teacher,
+                                                               shared_out):
+    """The same pairs, read from another format by a number of tasks: the rows, stats and rejects of local-1 (the
+    shares put together are the input in order, so dedupe keeps the same items). Each its own output folder: the
+    response cache finds answers by the item's place in the input, and another format places items elsewhere (line
+    numbers, row offsets), so each pays for its calls once."""
+    if "local-1" not in _results:
+        pytest.skip("the local-1 reference run did not run")
+    env = request.getfixturevalue("hub_env") if fmt == "hf" else None
+    sets = [a for o in overrides(teacher, pairs_file, *same_pairs_as(fmt, pairs_file, tmp_path),
+                                 f"executor.tasks={tasks}", "executor.workers=2") for a in ("--set", o)]
+    before = server_stats(teacher)["served"]
+    rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "out"), *sets], env=env)
+    assert rc == 0, log[-3000:]
+    assert snapshot(tmp_path / "out") == _results["local-1"]
+    after = server_stats(teacher)["served"]
+    paid = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
+    # every call once; a duplicate pair whose copies fall in two tasks running at once may be paid by both
+    assert set(paid) == set(_results["served"]) and sum(paid.values()) <= len(paid) + N_EXACT
+    if fmt == "hf":  # 3 shard files for 5 tasks
+        assert "the dataset has 3 shard file(s) for 5 tasks" in log and "2 task(s) get nothing" in log
+
+
+def published_rows(out: Path) -> list[dict]:
+    """The kept rows as the next command reads them: the data files in name order, each in its row order."""
+    return [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def test_filter_then_near_dedupe_keeps_the_same_rows_in_order_at_any_task_count(tmp_path, shared_data):
+    """Issue L item 4: `filter` publishes its rows in input order whatever the task count, so a `dedupe --near` that
+    follows keeps the same rows, in the same order."""
+    src = (shared_data / "wmt22" / "deen.src").read_text(encoding="utf-8").splitlines()
+    ref = (shared_data / "wmt22" / "deen.ref").read_text(encoding="utf-8").splitlines()
+    pairs = [(s.strip(), r.strip()) for s, r in zip(src, ref)][:900]
+    rng = random.Random(3)
+    for s, r in rng.sample(pairs, 150):  # near duplicates: one word more, anywhere after or before the original
+        pairs.insert(rng.randrange(len(pairs) + 1), (s + " Danke.", r + " Thanks."))
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{s}\t{r}\n" for s, r in pairs), encoding="utf-8")
+    kept = {}
+    for tasks in (1, 8, 32):
+        sets = ["--set", f"executor.tasks={tasks}", "--set", "executor.workers=2"]
+        rc, log = run(["filter", str(path), "--langs", "de-en", "-o", str(tmp_path / f"filtered-{tasks}"), *sets])
+        assert rc == 0, log[-3000:]
+        rc, log = run(["dedupe", str(tmp_path / f"filtered-{tasks}"), "--near", "-o", str(tmp_path / f"d-{tasks}"),
+                       *sets])
+        assert rc == 0, log[-3000:]
+        kept[tasks] = (published_rows(tmp_path / f"filtered-{tasks}"), published_rows(tmp_path / f"d-{tasks}"),
+                       json.loads((tmp_path / f"d-{tasks}" / "stats.json").read_text()))
+    filtered, deduped, stats = kept[1]
+    assert stats["dropped"].get("near_duplicate", 0) >= 100, stats
+    first = {}
+    for i, (s, r) in enumerate(pairs):
+        first.setdefault((s, r), i)
+    places = [first[r["source_text"], r["reference_text"]] for r in filtered]
+    assert places == sorted(places)  # published in input order
+    assert kept[8] == kept[1] and kept[32] == kept[1]
+
+
+@pytest.mark.parametrize("kind", ["local", "ray", "slurm"])
+def test_a_bad_line_in_any_task_exits_2_naming_it_before_any_teacher_call(kind, request, tmp_path, pairs_file):
+    """A task's share holds a bad line, past the first 200 rows the driver checks: `filter` exits 2 naming the file and
+    line, nothing published; `run` stops in its check stage, before any teacher call (the teacher URL answers
+    nothing: reaching it would exit 1)."""
+    extra = [f"executor.kind={kind}", "executor.tasks=4", "executor.workers=2"]
+    if kind == "ray":
+        extra.append(f"executor.ray.address={request.getfixturevalue('ray_address')}")
+    elif kind == "slurm":
+        request.getfixturevalue("slurm_cluster")
+    lines = pairs_file.read_text(encoding="utf-8").splitlines() * 8
+    lines[330] = "没有制表符的一行"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sets = [a for o in extra for a in ("--set", o)]
+    rc, log = run(["filter", str(bad), "--langs", "zh-en", "-o", str(tmp_path / "f"), *sets], timeout=240)
+    assert rc == 2 and f"{bad}:331: expected 2 tab-separated fields" in log, log[-3000:]
+    assert not (tmp_path / "f" / "data").exists()
+    sets = [a for o in overrides(9, bad, *extra) for a in ("--set", o)]
+    rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "r"), *sets], timeout=240)
+    assert rc == 2 and f"{bad}:331: expected 2 tab-separated fields" in log, log[-3000:]
+    assert not (tmp_path / "r" / "data").exists()
+    assert not list(tmp_path.glob("r/.redraft/work-*/logs-synthesize/completions/*"))
 
 
 def _failing_recipe(tmp_path: Path, port: int, pairs: Path, kind: str) -> tuple[list[str], Path, Path]:

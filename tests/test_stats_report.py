@@ -1,9 +1,11 @@
+"""`redraft stats` (filters/stats.py): the funnel and summaries of an output folder, its plots, and what it reads."""
+
 import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.filters.report import print_report, summarize, write_plots
+from redraft.filters.stats import print_report, summarize, write_plots
 from redraft.types import DIALOGUE_SCHEMA, rejected_schema
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from redraft.recipes.schema import Recipe
-from redraft.synth.step import SynthesizeDialogues
+from redraft.synth.dialogue import SynthesizeDialogues
 from redraft.types import ParallelPair, document_to_dialogue, pair_to_document
 
 pytestmark = pytest.mark.slow

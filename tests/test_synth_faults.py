@@ -142,8 +142,9 @@ def test_sigkill_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path, pairs
 
 def test_sustained_429s_shrink_concurrency_and_every_item_still_completes(tmp_path, monkeypatch):
     from redraft.recipes.schema import Recipe
-    from redraft.synth.engine import SynthesisEngine
-    from redraft.types import ParallelPair
+    from redraft.synth.dialogue import SynthesizeDialogues
+    from redraft.synth.teacher_step import TeacherSession
+    from redraft.types import ParallelPair, pair_to_document
 
     monkeypatch.setenv(KEY_VAR, SECRET)
     with fault_server("--faults", "1.0", "--kinds", "429") as port:  # every first attempt is told to slow down
@@ -152,13 +153,13 @@ def test_sustained_429s_shrink_concurrency_and_every_item_still_completes(tmp_pa
             "teacher": {"base_url": f"http://127.0.0.1:{port}/v1", "model": "m", "api_key_env": KEY_VAR,
                         "max_concurrency": 16, "max_retries": 4, "timeout": 5},
             "synth": {"turns": 1}})
-        engine = SynthesisEngine(recipe, tmp_path)
+        session = TeacherSession(SynthesizeDialogues(recipe, tmp_path))
         try:
             pairs = [ParallelPair.make("zh", "en", f"第{i}句。", f"Sentence {i}.") for i in range(40)]
-            outcomes = [engine.result(f) for f in [engine.submit(p) for p in pairs]]
-            limiter = engine.calls["assistant"].teacher.limiter
+            outcomes = [session.result(f) for f in [session.submit(pair_to_document(p)) for p in pairs]]
+            limiter = session.calls["assistant"].teacher.limiter
         finally:
-            engine.close()
+            session.close()
         stats = server_stats(port)
     assert all(hasattr(o, "messages") for o in outcomes)
     assert stats["counts"]["429"] == 40 and limiter.rate_limited == 40
@@ -214,3 +215,18 @@ def test_rerun_reuses_the_cache_across_servers_and_fresh_discards_it(tmp_path, p
         run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out), fresh=True)
         assert server_stats(port)["counts"]["200"] == sum(clean_stats["served"].values())
     assert read_rows(out) == read_rows(clean_out)
+
+
+def test_rerun_with_3_and_8_tasks_pays_no_call_twice(tmp_path, pairs_file, clean_run, monkeypatch):
+    """The cache a 1-task run wrote serves re-runs split into 3 and 8 tasks, each task reading its share of it."""
+    clean_out, _ = clean_run
+    out = tmp_path / "out"
+    shutil.copytree(clean_out, out)
+    monkeypatch.setenv(KEY_VAR, SECRET)
+    with fault_server() as port:
+        for tasks in (3, 8):
+            run_recipe("bayling-zh-en", overrides(port, pairs_file, f"executor.tasks={tasks}"), output=str(out))
+            assert server_stats(port)["counts"].get("200", 0) == 0, tasks
+            by_id = lambda rows: sorted(rows, key=lambda r: r["id"])  # noqa: E731
+            assert by_id(read_rows(out)) == by_id(read_rows(clean_out))
+            assert json.loads((out / "stats.json").read_text()) == json.loads((clean_out / "stats.json").read_text())

@@ -1,5 +1,6 @@
 """Trainer pieces in-process: config, chat-template masks, mask audit, world-size independent batches, packing."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def test_overrides_are_yaml_and_dotted(tmp_path):
         load_config(write_config(tmp_path / "d.yaml"), ["micro_batch_size=0"])
     assert load_config(write_config(tmp_path / "e.yaml", global_batch_size=8, micro_batch_size=2)
                        ).resolve_grad_accum(2) == 2
+
+
+def test_config_errors_name_nested_lines_and_list_items(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model: m\ndata:\n  - path: a\n    weight: 0\n  - b\noutput_dir: o\nmax_steps: 3\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{cfg}:4: config field `data.0.weight`: Input")):
+        load_config(cfg)
+    with pytest.raises(ConfigError, match="--set data.2.weight=2: no item 2 in a list of 2"):
+        load_config(cfg, ["data.2.weight=2"])
+    with pytest.raises(ConfigError, match="--set data.0.weight=-2: config field `data.0.weight`: Input should be"):
+        load_config(cfg, ["data.0.weight=-2"])
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +300,81 @@ def test_torchrun_command_passes_multi_node_options_through():
     assert "--standalone" not in multi
     assert multi.index("--nnodes=2") < multi.index("redraft.trainer.main")
     assert {"--node-rank=1", "--master-addr=10.0.0.1", "--master-port=29400"} <= set(multi)
+
+
+# ── checkpoints: loading runs no code a checkpoint holds ─────────────────────────────────────────────────────────
+
+class _RunsCode:
+    """Unpickled without restriction, it writes `marker`: what a crafted checkpoint file would do on resume."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.fixture
+def one_process_group(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+def _model_and_optimizer(seed: int):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(2, 4)).sum().backward()
+    optimizer.step()
+    return model, optimizer
+
+
+def test_a_checkpoint_restores_model_optimizer_and_rng_exactly(tmp_path, one_process_group):
+    from redraft.trainer.checkpoint import load_checkpoint, save_checkpoint
+
+    model, optimizer = _model_and_optimizer(0)
+    folder = save_checkpoint(tmp_path / "checkpoints", 1, model, optimizer, {"step": 1}, rank=0, keep=2)
+    expected = torch.rand(5)  # what the RNG draws next after the save
+    fresh, fresh_opt = _model_and_optimizer(1)
+    assert load_checkpoint(folder, fresh, fresh_opt, rank=0) == {"step": 1}
+    assert torch.equal(torch.rand(5), expected)
+    for a, b in zip(model.parameters(), fresh.parameters()):
+        assert torch.equal(a, b)
+    assert torch.equal(optimizer.state_dict()["state"][0]["exp_avg"], fresh_opt.state_dict()["state"][0]["exp_avg"])
+    assert fresh_opt.param_groups[0]["lr"] == 1e-3 and fresh_opt.param_groups[0]["betas"] == (0.9, 0.999)
+
+
+@pytest.mark.parametrize("crafted", ["rng file", "dcp metadata", "optimizer value"])
+def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, one_process_group, crafted):
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+
+    from redraft.trainer.checkpoint import load_checkpoint, save_checkpoint
+
+    marker = tmp_path / "code-ran"
+    model, optimizer = _model_and_optimizer(0)
+    folder = save_checkpoint(tmp_path / "checkpoints", 1, model, optimizer, {"step": 1}, rank=0, keep=2)
+    if crafted == "rng file":
+        torch.save({"torch": torch.get_rng_state(), "payload": _RunsCode(marker)}, folder / "rng-rank0.pt")
+    elif crafted == "dcp metadata":
+        import pickle
+
+        (folder / ".metadata").write_bytes(pickle.dumps(_RunsCode(marker)))
+    else:  # DCP stores an optimizer's non-tensor values as pickled bytes
+        model_sd, optim_sd = get_state_dict(model, optimizer)
+        optim_sd["param_groups"][0]["lr"] = _RunsCode(marker)
+        dcp.save({"model": model_sd, "optim": optim_sd}, storage_writer=dcp.FileSystemWriter(folder, overwrite=True))
+    fresh, fresh_opt = _model_and_optimizer(1)
+    refused = None
+    try:
+        load_checkpoint(folder, fresh, fresh_opt, rank=0)
+    except BaseException as e:  # DCP's own failure summary is a BaseException
+        refused = e
+    assert not marker.exists(), "loading the checkpoint ran its code"
+    assert type(refused).__name__ == "UnsafeCheckpoint", repr(refused)
+    assert "refusing to load it" in str(refused) and "this trainer did not write it" in str(refused)

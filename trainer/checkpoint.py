@@ -6,12 +6,18 @@ loaded, so an interrupted or truncated checkpoint is skipped in favour of the pr
 
 Contents: the sharded model and optimizer (DCP), and `trainer_state.json` (step, scheduler, data position) plus one
 `rng-rank{r}.pt` per rank.
+
+Loading runs no code a checkpoint holds: the RNG files are read with `weights_only=True`, DCP's `.metadata` pickle with
+an unpickler that builds DCP's metadata types and nothing else, and the optimizer's plain values (which DCP itself
+reads with `weights_only=False`) with `weights_only=True`. A crafted file raises `UnsafeCheckpoint`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -19,9 +25,67 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
+import torch.distributed.checkpoint.metadata as dcp_metadata
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+class UnsafeCheckpoint(RuntimeError):
+    """A checkpoint file that would run code when loaded."""
+
+
+def _refuse(path, error: Exception) -> UnsafeCheckpoint:
+    lines = [line for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    reason = next((line for line in lines if "GLOBAL" in line), lines[0])  # torch.load's line naming the global
+    return UnsafeCheckpoint(f"{path}: refusing to load it: it holds more than checkpoint data ({reason}); this "
+                            "trainer did not write it: delete its checkpoint folder to resume from the one before")
+
+
+class _MetadataUnpickler(pickle.Unpickler):
+    """DCP's `.metadata`: its metadata classes, tensor sizes, dtypes, layouts and paths, and no other callable."""
+
+    EXTRA = {("torch", "Size"), ("torch.serialization", "_get_layout"), ("pathlib", "PosixPath"),
+             ("pathlib", "WindowsPath"), ("torch.distributed.checkpoint.filesystem", "_StorageInfo"),
+             ("collections", "OrderedDict")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.EXTRA:
+            return super().find_class(module, name)
+        found = {"torch": torch, dcp_metadata.__name__: dcp_metadata}.get(module)
+        found = getattr(found, name, None) if found is not None and "." not in name else None
+        if isinstance(found, torch.dtype) or (isinstance(found, type) and found.__module__ == dcp_metadata.__name__):
+            return found
+        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
+
+
+class _Reader(dcp.FileSystemReader):
+    def read_metadata(self, *args, **kwargs) -> dcp_metadata.Metadata:
+        """FileSystemReader's, with `_MetadataUnpickler` in place of `pickle.load`."""
+        path = Path(self.path) / ".metadata"
+        try:
+            with open(path, "rb") as f:
+                metadata = _MetadataUnpickler(f).load()
+        except pickle.UnpicklingError as e:
+            raise _refuse(path, e) from None
+        if getattr(metadata, "storage_meta", None) is None:
+            metadata.storage_meta = dcp_metadata.StorageMeta()
+        metadata.storage_meta.load_id = self.load_id
+        return metadata
+
+
+class _Planner(dcp.DefaultLoadPlanner):
+    def load_bytes(self, read_item, value: io.BytesIO) -> None:
+        """The non-tensor values (the optimizer's hyperparameters), read with weights_only=True and handed to DCP
+        re-saved, so its own `torch.load(weights_only=False)` reads only what we wrote."""
+        try:
+            plain = torch.load(value, weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise _refuse(f"the checkpoint's {read_item.dest_index.fqn}", e) from None
+        value = io.BytesIO()
+        torch.save(plain, value)
+        value.seek(0)
+        super().load_bytes(read_item, value)
 
 
 def _rng_state() -> dict:
@@ -86,9 +150,20 @@ def load_checkpoint(folder: Path, model, optimizer, rank: int) -> dict:
     """Restore model, optimizer and this rank's RNG in place; returns trainer_state.json."""
     model_sd, optim_sd = get_state_dict(model, optimizer)
     state = {"model": model_sd, "optim": optim_sd}
-    dcp.load(state, checkpoint_id=str(folder))
-    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
     rng = folder / f"rng-rank{rank}.pt"
-    if rng.is_file():
-        _set_rng_state(torch.load(rng, weights_only=False))
+    try:
+        rng_state = torch.load(rng, weights_only=True) if rng.is_file() else None
+    except pickle.UnpicklingError as e:
+        raise _refuse(rng, e) from None
+    _Reader(folder).read_metadata()  # refused here, not in the failure summary DCP gathers from the ranks
+    try:
+        dcp.load(state, storage_reader=_Reader(folder), planner=_Planner())
+    except dcp.CheckpointException as e:
+        refused = [exc for exc, _ in e.failures.values() if isinstance(exc, UnsafeCheckpoint)]
+        if refused:
+            raise refused[0] from None
+        raise
+    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
+    if rng_state is not None:
+        _set_rng_state(rng_state)
     return json.loads((folder / "trainer_state.json").read_text())

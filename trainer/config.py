@@ -1,20 +1,17 @@
-"""The training config: a YAML file, `--set dotted.key=value` overrides (values parsed as YAML), and validation.
-
-Every field of SPEC's `redraft train CONFIG` is here; a bad value raises `ConfigError` naming the field.
+"""The training config: every field of SPEC's `redraft train CONFIG`, read with `--set` overrides through
+redraft/config_file.py. A bad value raises `ConfigError` naming the field and the file line or the override.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-
-class ConfigError(ValueError):
-    """A config that cannot run; the message names the offending field."""
+from redraft.config_file import ConfigSource
+from redraft.errors import ConfigError
+from redraft.hub import is_hub_id
 
 
 class DataSource(BaseModel):
@@ -62,9 +59,7 @@ class TrainConfig(BaseModel):
     @field_validator("data", mode="before")
     @classmethod
     def _sources_from_strings(cls, v):
-        if isinstance(v, (str, dict)):
-            v = [v]
-        return [{"path": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
+        return data_sources(v)
 
     @model_validator(mode="after")
     def _global_batch(self):
@@ -82,7 +77,11 @@ class TrainConfig(BaseModel):
         return self.global_batch_size // per_step
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a legacy name like gpt2
+def data_sources(v):
+    """`data: dir`, `data: [dir, {path: other, weight: 2}]`: a string stands for `{path: STRING}`."""
+    if isinstance(v, (str, dict)):
+        v = [v]
+    return [{"path": s} if isinstance(s, str) else s for s in v] if isinstance(v, list) else v
 
 
 def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
@@ -95,7 +94,7 @@ def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
         if path.exists():
             if kind == "model" and not (path / "config.json").is_file():
                 problem = f"{value} is a folder without config.json, not a model"
-        elif not _HUB_ID.match(value):
+        elif not is_hub_id(value, bare_name=True):
             problem = f"{value} is neither an existing folder nor a Hub id (owner/name)"
         elif "/" in value and _hub_says_missing(value, kind):
             problem = f"the Hub has no {kind} {value}"
@@ -121,54 +120,11 @@ def _hub_says_missing(repo_id: str, kind: str) -> bool:
     return False
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """`a.b=value` sets raw["a"]["b"] to yaml(value); integer keys index into lists (`data.0.weight=2`)."""
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override `{item}`: expected dotted.key=value")
-        *parents, last = key.split(".")
-        node = raw
-        for part in parents:
-            if isinstance(node, list):
-                if isinstance(node[int(part)], str):  # `data: [dir]` shorthand: data.0.weight=2 needs a mapping
-                    node[int(part)] = {"path": node[int(part)]}
-                node = node[int(part)]
-            else:
-                node = node.setdefault(part, {})
-        parsed = yaml.safe_load(value) if value != "" else ""
-        if isinstance(node, list):
-            node[int(last)] = parsed
-        else:
-            node[last] = parsed
-    return raw
-
-
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path} must be a YAML mapping")
-    try:
-        raw = apply_overrides(raw, list(overrides))
-    except (IndexError, ValueError, TypeError, yaml.YAMLError) as e:
-        raise ConfigError(f"bad override: {e}") from None
-    node = yaml.compose(Path(path).read_text())
-    line_of = {k.value: k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
-    overridden = {item.partition("=")[0].split(".")[0]: item for item in overrides}
-
-    def where(top: str) -> str:  # the --set item or the file line a top-level field came from
-        return f"--set {overridden[top]}" if top in overridden else f"{path}:{line_of[top]}" if top in line_of else str(path)
-
-    try:
-        cfg = TrainConfig.model_validate(raw)
-    except ValidationError as e:
-        raise ConfigError("; ".join(
-            f"{where(str(err['loc'][0]) if err['loc'] else '')}: config field `{'.'.join(map(str, err['loc']))}`: "
-            f"{err['msg']}" for err in e.errors())) from None
-    check_paths(cfg, lambda field: where(field.split(".")[0]) + ": ")
+    """Read, override and validate a training config, then check its model and data paths."""
+    source = ConfigSource.read(path, "a training config is a YAML mapping of fields")
+    if "data" in source.data:  # the shorthand as mappings first, so that `--set data.0.weight=2` finds one
+        source.data["data"] = data_sources(source.data["data"])
+    cfg = source.set(overrides).validate(TrainConfig, "training config", lambda field: f"config field `{field}`")
+    check_paths(cfg, lambda field: source.origin(field) + ": ")
     return cfg

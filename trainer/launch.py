@@ -34,6 +34,12 @@ def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_
     if nproc < 1:
         print("redraft train: --nproc must be at least 1", file=sys.stderr)
         return 2
+    return subprocess.call(torchrun_command(config_path, list(overrides), nproc, list(launcher_args)),
+                           env=process_env(nproc))
+
+
+def process_env(nproc: int) -> dict:
+    """The environment of the trainer's processes (benchmarks/train_throughput.py runs TRL under it too)."""
     env = dict(os.environ)
     # torchrun would set 1 thread per process; on a CPU share the cores between the local processes instead
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
@@ -41,7 +47,7 @@ def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_
 
     if not torch.cuda.is_available():
         keep_freed_memory(env)
-    return subprocess.call(torchrun_command(config_path, list(overrides), nproc, list(launcher_args)), env=env)
+    return env
 
 
 def keep_freed_memory(env: dict) -> None:

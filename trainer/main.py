@@ -19,7 +19,7 @@ from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
 from .data import IGNORE, prepare_tokenizer, tokenize_sources
-from .export import export_final
+from .final_model import write_final_model
 from .metrics import MetricsLog, peak_flops, step_flops
 from .packing import collate
 from .parallel import compute_dtype, init_distributed, shard_model
@@ -194,6 +194,8 @@ def run(cfg: TrainConfig) -> None:
         if peak:
             flops = step_flops(model.config, n_params, cfg.seq_len, step_tokens, n_trained_global)
             record["mfu"] = flops / dt / (peak * env.world_size)
+        if env.device.type == "cuda":
+            record["peak_memory_gib"] = torch.cuda.max_memory_allocated(env.device) / 2**30
         if step % cfg.log_every == 0 or step == cfg.max_steps:
             metrics.log(record)
         # the last step is saved too, so re-running a finished command only re-exports
@@ -210,8 +212,8 @@ def run(cfg: TrainConfig) -> None:
                 "data": [{"name": s.name, "path": s.path, "kind": s.kind, "weight": s.weight,
                           "recipe_name": s.recipe_name, "content_hash": s.content_hash, "rows": s.rows,
                           "mask_audit": s.audit} for s in data.sources]}
-    export_final(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
-                 torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
+    write_final_model(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
+                      torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
     metrics.close()
     dist.barrier()
     log(f"[train] done: {out / 'final'}")

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redraft.synth.loop import LoopThread
+from redraft.synth.teacher_step import LoopThread
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """`bayling80`: BayLing-80's instructions (one or two turns each); the model answers every turn with the history,
 and an LLM judge compares its answers with a baseline's (a file, such as BayLing's released GPT-3.5-turbo answers)
-in both orders (judge.py). Reported as BayLing reports it, the ratio of summed scores (system over baseline), with
+in both orders (pairwise_judge.py). Reported as BayLing reports it, the ratio of summed scores (system over baseline), with
 win/tie/loss, per category, and the ratio each order alone gives (their gap is the judge's position bias)."""
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError
-from redraft.synth.budget import Budget
 from redraft.synth.cache import ResponseCache
-from redraft.synth.calls import TeacherCalls
+from redraft.synth.calls import Budget, TeacherCalls, request_seed
 from redraft.synth.config import TeacherConfig
-from redraft.synth.dialogue import request_seed
 from redraft.synth.errors import TeacherError
 from redraft.synth.openai_teacher import resolve_api_key
 from redraft.synth.teacher import make_teacher
 
 from ..generate import run_all
-from ..judge import judge_both_orders
+from ..pairwise_judge import judge_both_orders
 from ..reviews import Judged, summarize
 from ..segments import read_jsonl
 from . import SuiteResult, generation

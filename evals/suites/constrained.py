@@ -11,9 +11,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError
+from redraft.filters.language_codes import language_pair
 from redraft.synth.errors import TeacherError
 
-from ..langs import english_name, parse_langs
+from ..langs import english_name
 from ..metrics import constraint_scores, constraints_found
 from ..segments import read_jsonl
 from . import SuiteResult
@@ -52,7 +53,7 @@ def read_items(path) -> list[dict]:
 
 
 def run(config: Config, model, env) -> SuiteResult:
-    src_lang, tgt_lang = parse_langs(config.langs, f"{config.name}.langs")
+    src_lang, tgt_lang = language_pair(config.langs, f"{config.name}.langs")
     items = read_items(config.data)
     model.expect([None] * len(items), config.data)
     items = items[:config.limit]

@@ -15,7 +15,7 @@ from pydantic import Field
 from redraft.errors import UsageError
 from redraft.filters.compliance import check_revision, expected_language, parse_args
 from redraft.filters.langid import LanguageIdentifier
-from redraft.language_codes import language_id_is_off
+from redraft.filters.language_codes import language_id_is_off, language_pair
 from redraft.synth.config import SynthConfig
 from redraft.synth.dialogue import synthesize_dialogue
 from redraft.synth.errors import TeacherError
@@ -23,7 +23,6 @@ from redraft.synth.revisions import resolve_mix
 from redraft.types import ParallelPair
 
 from ..generate import run_all
-from ..langs import parse_langs
 from ..metrics import corpus_scores, segment_scores
 from . import SuiteResult, generation
 from .pairs import PairsConfig, read_pairs
@@ -47,7 +46,7 @@ def data_files(config: Config) -> list[str]:
 
 
 def run(config: Config, model, env) -> SuiteResult:
-    src_lang, tgt_lang = parse_langs(config.langs, f"{config.name}.langs")
+    src_lang, tgt_lang = language_pair(config.langs, f"{config.name}.langs")
     if model.kind == "hypotheses":
         raise UsageError(f"{config.name}: the interactive suite's requests depend on the model's earlier answers, "
                          "so precomputed hypotheses cannot answer them")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from redraft.filters.language_codes import language_pair
 from redraft.readers import ItemReader
 
-from ..langs import parse_langs
 from ..segments import file_digest, read_lines, same_length
 
 
@@ -23,7 +23,7 @@ class PairsConfig(BaseModel):
 
 def read_pairs(config: PairsConfig) -> tuple[list[tuple[str, str]], dict]:
     """Every (source, reference) pair, and the data files with their sha256 (a Hub id is recorded as given)."""
-    src_lang, tgt_lang = parse_langs(config.langs, f"{config.name}.langs")
+    src_lang, tgt_lang = language_pair(config.langs, f"{config.name}.langs")
     if config.reference is not None:
         sources, references = read_lines(config.source), read_lines(config.reference)
         same_length(sources, config.source, references, config.reference)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Literal
 
 from redraft.errors import UsageError
-from redraft.synth.dialogue import request_seed
+from redraft.filters.language_codes import language_pair
+from redraft.synth.calls import request_seed
 from redraft.synth.errors import TeacherError
 
 from ..generate import run_all
-from ..langs import english_name, parse_langs
+from ..langs import english_name
 from ..metrics import corpus_scores, segment_scores
 from . import SuiteResult, generation
 from .pairs import PairsConfig, read_pairs
@@ -60,7 +61,7 @@ def score_answers(name: str, requests, outcomes, refs: list[str], tgt: str, kind
 
 
 def run(config: Config, model, env) -> SuiteResult:
-    src_lang, tgt_lang = parse_langs(config.langs, f"{config.name}.langs")
+    src_lang, tgt_lang = language_pair(config.langs, f"{config.name}.langs")
     pairs, _ = read_pairs(config)
     model.expect([None] * len(pairs), config.source)
     pairs = pairs[:config.limit]

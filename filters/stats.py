@@ -32,7 +32,7 @@ def scan(files: list[Path]) -> pl.LazyFrame:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def funnel(path: Path, kept: int) -> dict:
+def read_funnel(path: Path, kept: int) -> dict:
     """stats.json when the folder has one; else input = kept + rejected rows, reasons from rejected/."""
     path = Path(path)
     if path.is_dir() and (path / "stats.json").is_file():
@@ -52,10 +52,15 @@ def summarize(rows_dir_or_files) -> dict:
     and source/reference length quantiles (characters)."""
     files = row_files(rows_dir_or_files) if not isinstance(rows_dir_or_files, list) else list(map(Path, rows_dir_or_files))
     rows = scan(files)
-    cols = rows.collect_schema().names()
     kept = rows.select(pl.len()).collect().item()
-    stats = funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
+    stats = read_funnel(rows_dir_or_files, kept) if not isinstance(rows_dir_or_files, list) else \
         {"input": kept, "kept": kept, "dropped": {}, "failed": {}}
+    return {**stats, "summary": summary_of(rows)}
+
+
+def summary_of(rows: pl.LazyFrame) -> dict:
+    """Counts by language pair, revision kind and number of turns (most frequent first), and length quantiles."""
+    cols = rows.collect_schema().names()
     summary: dict = {}
     if {"src_lang", "tgt_lang"} <= set(cols):
         langs = rows.group_by("src_lang", "tgt_lang").len().sort("len", descending=True).collect()
@@ -74,7 +79,7 @@ def summarize(rows_dir_or_files) -> dict:
                             + [pl.col(col).str.len_chars().mean().alias("mean")]).collect()
             lengths[col] = {k: (None if v is None else round(float(v), 1)) for k, v in q.row(0, named=True).items()}
     summary["lengths"] = lengths
-    return {**stats, "summary": summary}
+    return summary
 
 
 def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
@@ -91,7 +96,7 @@ def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
         rows = scan(row_files(rows) if not isinstance(rows, list) else list(map(Path, rows)))
     rows = rows.lazy()
     cols = rows.collect_schema().names()
-    summary = stats.get("summary") or summarize_frame(rows)
+    summary = stats.get("summary") or summary_of(rows)
     written = []
 
     def save(fig, name):
@@ -130,17 +135,6 @@ def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
             ax.set_title(title)
             save(fig, key)
     return written
-
-
-def summarize_frame(rows: pl.LazyFrame) -> dict:
-    cols = rows.collect_schema().names()
-    out = {}
-    if {"src_lang", "tgt_lang"} <= set(cols):
-        out["languages"] = {f"{a}-{b}": n for a, b, n in rows.group_by("src_lang", "tgt_lang").len().collect().iter_rows()}
-    if "revisions" in cols:
-        out["revision_kinds"] = dict(rows.select(pl.col("revisions").explode().drop_nulls()).group_by("revisions")
-                                     .len().collect().iter_rows())
-    return out
 
 
 def print_report(input_path: str, plots: str | None = None) -> int:

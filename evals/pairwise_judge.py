@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from redraft.synth.dialogue import request_seed
+from redraft.synth.calls import request_seed
 from redraft.synth.errors import TeacherError
 
 from .reviews import parse_review

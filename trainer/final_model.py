@@ -10,7 +10,7 @@ import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
 
-def export_final(model, tokenizer, model_path: str, out: Path, manifest: dict, rank: int,
+def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: dict, rank: int,
                  save_dtype: torch.dtype = torch.float32) -> None:
     # collective: every rank must call it; only rank 0 receives the full tensors
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
@@ -25,7 +25,7 @@ def export_final(model, tokenizer, model_path: str, out: Path, manifest: dict, r
     clean.tie_weights()
     missing = [n for n, p in clean.named_parameters() if p.is_meta]
     if missing:
-        raise RuntimeError(f"export: parameters missing from the trained state: {missing[:5]}")
+        raise RuntimeError(f"final model: parameters missing from the trained state: {missing[:5]}")
     try:
         clean.generation_config = GenerationConfig.from_pretrained(model_path)
     except OSError:

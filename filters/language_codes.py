@@ -1,9 +1,12 @@
-"""Language codes: which are real ISO 639 codes (the `langcodes` registry), the closest known ones to a typo, and
-which of them language ID can recognise (fasttext lid.176's labels)."""
+"""Language codes: which are real ISO 639 codes (the `langcodes` registry), the closest known ones to a typo, which
+of them language ID can recognise (fasttext lid.176's labels), and the one check of a language pair (`zh-en`) that
+every command and API takes."""
 
 from __future__ import annotations
 
 import difflib
+
+from redraft.errors import UsageError
 
 # codes that say "no particular language": accepted, and language ID is off for them
 UNDETERMINED = frozenset({"und", "mul", "zxx", "mis"})
@@ -11,7 +14,6 @@ UNDETERMINED = frozenset({"und", "mul", "zxx", "mis"})
 
 def identifiable_languages() -> frozenset[str]:
     """The base codes language ID knows (empty when its model is not installed)."""
-    from redraft.errors import UsageError
     from redraft.filters.langid import identifiable_languages
 
     try:
@@ -51,6 +53,19 @@ def check_language_code(code: str) -> str:
     close = closest_language_codes(code)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise ValueError(f"{code!r} is not a language code redraft knows (ISO 639, lowercase, shortest form: zh, en, fur){hint}")
+
+
+def language_pair(value: str | None, where: str = "--langs") -> tuple[str, str]:
+    """`zh-en` as ("zh", "en"), else UsageError naming `where` (the flag or field) and the fix."""
+    codes = (value or "").split("-")
+    if len(codes) != 2:
+        raise UsageError(f"{where} {value}: expected two language codes like zh-en")
+    for code in codes:
+        try:
+            check_language_code(code)
+        except ValueError as e:
+            raise UsageError(f"{where} {value}: {e}") from None
+    return codes[0], codes[1]
 
 
 def language_id_is_off(code: str) -> bool:
