@@ -14,8 +14,10 @@ part (the imports and the tokenizer). `encode` runs in a fresh output folder, `r
 
   python benchmarks/trainer_data.py --rows 200000 --ranks 1 2
   python benchmarks/trainer_data.py --rows 1000000 --ranks 2 1 --encode-once
-Code from another checkout (before/after comparisons): put a `redraft` package tree first on PYTHONPATH; a
-`tokenize_sources` without `cache_dir` is called the old way (every rank tokenises every row, nothing to reuse).
+Code from another checkout (before/after comparisons): put a `redraft` package tree first on PYTHONPATH, with a
+sitecustomize.py there that removes this checkout's editable-install finder from `sys.meta_path` (it is consulted
+before PYTHONPATH); a `tokenize_sources` without `cache_dir` is called the old way (every rank tokenises every row,
+nothing to reuse). Each run names the `code` it ran.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def run(args, ranks: int, out: Path) -> dict:
             "tokenize_s": max(r["tokenize_s"] for r in reports), "examples": reports[0]["examples"],
             "tokens": reports[0]["tokens"],
             "encoded_mb": round(sum(f.stat().st_size for f in out.rglob("*.arrow")) / 2**20),
-            "sharded": reports[0]["sharded"]}
+            "sharded": reports[0]["sharded"], "code": reports[0]["code"]}
 
 
 def main() -> None:
