@@ -20,6 +20,7 @@ from redraft.errors import InputError, UsageError
 from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import Budget, TeacherCalls
 from redraft.synth.config import TeacherConfig
+from redraft.synth.endpoint import BaseUrl, redacted
 from redraft.synth.teacher import Completion
 
 from .segments import read_jsonl, read_lines
@@ -30,7 +31,7 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str  # `embedded`, a model folder, a hypotheses file, or the model name a server knows (with base_url)
-    base_url: str | None = None
+    base_url: BaseUrl = None  # credentials in it are sent, never written (synth/endpoint.py)
     api_key_env: str | None = "OPENAI_API_KEY"
     max_concurrency: int = Field(8, ge=1)
     max_tokens: int = Field(256, ge=1)  # per answer
@@ -160,4 +161,4 @@ def make_model(config: ModelConfig, cache_dir: Path):
                            api_key_env=config.api_key_env, max_concurrency=config.max_concurrency,
                            timeout=config.timeout, temperature=config.temperature, max_tokens=config.max_tokens)
     resolve_api_key(served)  # a missing key fails before anything runs
-    return TeacherModel("server", served, OpenAITeacher(served), cache, {"base_url": config.base_url})
+    return TeacherModel("server", served, OpenAITeacher(served), cache, {"base_url": redacted(config.base_url)})

@@ -4,7 +4,8 @@ DIR/generations.parquet and DIR/README.md (with plots/).
 A finished suite is kept in DIR/.redraft/suites/ under a fingerprint of its config, the model and the sha256 of its
 data files; a re-run reuses every suite whose fingerprint is unchanged and runs the others, whose answers already
 given come from the response cache in DIR/.redraft/cache/. Everything published is written to a staging folder
-first and moved into DIR only once the whole run succeeded, so a failed run leaves an earlier result as it was.
+first and published into DIR only once the whole run succeeded (redraft/output.py), so a failed or killed run leaves
+an earlier result as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.output import STATE_DIR, publish
+from redraft.output import check_output_dir, claim_output_dir, clear_state, publish
 from redraft.synth.teacher_step import LoopThread
 
 from .config import EvalConfig
@@ -28,7 +29,8 @@ from .models import make_model
 from .segments import file_digest
 from .suites import Env, SuiteResult, suite_modules
 
-EVAL_PARTS = ("results.json", "generations.parquet", "README.md", "plots")
+# in the order they are published: results.json, which `redraft eval compare` reads, last
+EVAL_PARTS = ("plots", "generations.parquet", "README.md", "results.json")
 _TURN = pa.struct([("role", pa.string()), ("content", pa.string())])
 GENERATION_SCHEMA = pa.schema([
     ("suite", pa.string()), ("row", pa.int64()), ("id", pa.string()), ("turn", pa.int64()), ("kind", pa.string()),
@@ -77,9 +79,10 @@ def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
     from .report import write_report
 
     out = Path(out)
-    state = out / STATE_DIR
-    if fresh and state.exists():
-        shutil.rmtree(state)
+    check_output_dir(out)
+    state = claim_output_dir(out)
+    if fresh:
+        clear_state(out)
     (state / "suites").mkdir(parents=True, exist_ok=True)
     model = make_model(config.model, state / "cache")
     env = Env(LoopThread("redraft-eval"), state)

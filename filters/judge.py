@@ -183,7 +183,7 @@ class JudgeDialogues(TeacherStep):
     def unavailable(self, failing: FailFast, last: TeacherError) -> TeacherUnavailable:
         t = self.judge.teacher
         return TeacherUnavailable(
-            f"judge {t.model!r} at {t.base_url or 'api.openai.com'}: {failing.failed} of {failing.finished} "
+            f"judge {t.model!r} at {t.where}: {failing.failed} of {failing.finished} "
             f"requests failed; last: {last.reason}. Completed verdicts are cached, so re-running resumes")
 
     def summarize(self, session: TeacherSession) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from redraft.output import check_not_publishing
+
 ROW_SUFFIXES = (".parquet", ".jsonl", ".json")
 
 
@@ -19,7 +21,10 @@ def row_files(path: Path) -> list[Path]:
     path = Path(path)
     if path.is_file():
         return [path]
-    root = path / "data" if (path / "data").is_dir() else path
+    root = path
+    if (path / "data").is_dir():
+        check_not_publishing(path)
+        root = path / "data"
     return sorted(f for f in root.rglob("*") if f.suffix in ROW_SUFFIXES and f.is_file())
 
 

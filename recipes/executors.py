@@ -1,5 +1,5 @@
-"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`,
-`RayPipelineExecutor` or `SlurmPipelineExecutor`.
+"""Runs a run's stages one after the other on the executor the recipe names: datatrove's `LocalPipelineExecutor`
+(recipes/local_executor.py: with no process that outlives redraft), `RayPipelineExecutor` or `SlurmPipelineExecutor`.
 
 A task is done when datatrove wrote `LOGS/completions/RANK` (its resume contract); a stage is done when all its tasks
 are. Ray and Slurm do not raise when a task fails (Ray logs "Only 3/4 tasks completed"; a Slurm dependant waits
@@ -8,9 +8,10 @@ what counts: a stage that ended with tasks missing raises `StageFailed`, naming 
 and the stages after it never run (on Slurm they are cancelled). A task that stopped on bad input (a `UsageError`
 naming the file and line, found in its log) raises that error instead, so the command exits 2 on every executor.
 
-Slurm runs are submitted once, as a chain of job arrays (`afterok`), and their job ids written to
-`WORK/slurm-jobs.json`: the driver only watches. Ctrl-C leaves the jobs running, and the same command run again
-re-attaches to them instead of submitting twice; once they are gone, it submits the tasks still missing.
+Slurm runs are submitted once, as a chain of job arrays (`afterok`), held until their job ids are written to
+`WORK/slurm-jobs.json` (recipes/slurm_jobs.py): the driver only watches. Ctrl-C leaves the jobs running, and the same
+command run again re-attaches to them instead of submitting twice; once they are gone, it submits the tasks still
+missing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redraft.errors import UsageError
+from redraft.recipes import slurm_jobs
 from redraft.recipes.schema import ExecutorConfig
 from redraft.synth.errors import BatchesPending
 
@@ -93,8 +95,8 @@ def _usage_error(logs: list[str]) -> str | None:
 
 
 def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
-    """`env_names`: variables the tasks need (the teachers' API keys). Slurm jobs inherit this process's environment;
-    Ray workers get these in their runtime environment."""
+    """`env_names`: the variables holding the keys the tasks need (the teachers'). Slurm jobs inherit this process's
+    environment; Ray workers read them from their own (see `connect_ray`)."""
     if os.environ.get("REDRAFT_VERBOSE", "0") == "0":
         from loguru import logger
 
@@ -108,12 +110,12 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
 # ── local ───────────────────────────────────────────────────────────────────────────────────────────────
 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
-    from datatrove.executor import LocalPipelineExecutor
+    from redraft.recipes.local_executor import LocalExecutor
 
     for stage in stages:
         try:
-            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                                  logging_dir=str(logs_dir(work, stage))).run()
+            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                          logging_dir=str(logs_dir(work, stage))).run()
         except UsageError:  # bad input found by a task: exit 2 as before any task
             raise
         except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
@@ -130,11 +132,11 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
 def _each_task_once(stage: Stage, work: Path) -> None:
     """datatrove stops at the first task that raises: run every task still incomplete on its own, each submitting
     (or re-attaching to) its batches, and leave those that stop with BatchesPending again for the next run."""
-    from datatrove.executor import LocalPipelineExecutor
+    from redraft.recipes.local_executor import LocalExecutor
 
     for rank in incomplete(work, stage):
         try:
-            LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
+            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
                                   logging_dir=str(logs_dir(work, stage))).run()
         except BatchesPending:
             pass
@@ -153,6 +155,7 @@ def _ray_bootstrap_address(address: str) -> str | None:
 
 
 def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
+    """Join (or, for `address: local`, start) the Ray cluster; `env_names`: the variables holding the tasks' keys."""
     target = _ray_bootstrap_address(cfg.ray.address) if cfg.ray.address != "local" else None
     if target and target.rpartition(":")[0] in ("127.0.0.1", "localhost"):
         # else ray.init rewrites a loopback head address to the machine's IP, and retries it for ever
@@ -164,7 +167,7 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                          "pip install 'redraft[ray]'") from None
     if ray.is_initialized():
         return
-    address = None
+    address = "local"  # a new cluster of this process's own, even where one runs (None would join that one)
     if cfg.ray.address != "local":
         # ray.init retries an unreachable address for minutes: look first
         host, _, port = (target or "").rpartition(":")
@@ -175,18 +178,66 @@ def connect_ray(cfg: ExecutorConfig, env_names: list[str] = ()) -> None:
                              f"{f' ({target})' if target and target != cfg.ray.address else ''}; start one with "
                              "`ray start --head`, or set executor.ray.address to its host:port") from None
         address = target if cfg.ray.address == "auto" else cfg.ray.address
-    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE", *env_names)
+    # Never a key: Ray writes the runtime environment to its logs (runtime_env_agent.log) and shows it with the job.
+    # A worker reads a key from its node's environment (`NAME=... ray start`) or from the file `NAME_FILE` names
+    # (synth/openai_teacher.py `key_from_environment`): only that path goes from here.
+    names = ("PYTHONPATH", "REDRAFT_PROGRESS", "REDRAFT_VERBOSE", "HF_HOME", "HF_HUB_CACHE",
+             *(f"{name}_FILE" for name in env_names))
     env = {k: os.environ[k] for k in names if k in os.environ}
     import logging
 
-    ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
-             logging_level=logging.WARNING, include_dashboard=False)
+    def init():
+        ray.init(address=address, runtime_env={"env_vars": env} if env else None, log_to_driver=False,
+                 logging_level=logging.WARNING, include_dashboard=False)
+
+    if address == "local":
+        from redraft.recipes import local_ray
+
+        local_ray.start(init)  # the cluster's processes end with this one, even when it is killed with SIGKILL
+    else:
+        init()
+
+
+def _unreadable_keys(names: list[str]) -> list[str]:
+    """On a Ray worker: each key in `names` it cannot read, with the reason."""
+    from redraft.synth.errors import TeacherUnavailable
+    from redraft.synth.openai_teacher import key_from_environment
+
+    missing = []
+    for name in names:
+        try:
+            if not key_from_environment(name):
+                missing.append(f"${name} is not set there, nor ${name}_FILE")
+        except TeacherUnavailable as e:
+            missing.append(str(e))
+    return missing
+
+
+def check_keys_on_ray(env_names: list[str]) -> None:
+    """The keys this process has (the run means to use them) must be readable on the cluster too: ask a worker
+    before any task starts, rather than fail every task."""
+    import ray
+
+    from redraft.synth.openai_teacher import key_from_environment
+
+    names = [name for name in dict.fromkeys(env_names) if key_from_environment(name)]
+    if not names:
+        return
+    missing = ray.get(ray.remote(num_cpus=0)(_unreadable_keys).remote(names))
+    if missing:
+        name = names[0]
+        raise UsageError(
+            f"executor.kind: ray: a Ray worker cannot read the teacher key: {'; '.join(missing)}. Ray is not given "
+            f"keys from here (it writes a job's environment to its logs and shows it): start each node with the key "
+            f"in its environment (`{name}=... ray start ...`), or write it to a file only you can read, on a "
+            f"filesystem every node sees, and `export {name}_FILE=/path/to/it` here (README: Scaling out)")
 
 
 def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: list[str] = ()) -> None:
     from datatrove.executor import RayPipelineExecutor
 
     connect_ray(cfg, env_names)
+    check_keys_on_ray(env_names)
     with _StageProgress(stages, work):
         for stage in stages:
             RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
@@ -266,7 +317,7 @@ def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, s
         ex = cls(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks), time=s.time,
                  partition=partition, cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
                  qos=s.qos, venv_path=s.venv_path, condaenv=s.condaenv, env_command=_env_command(cfg),
-                 sbatch_args=dict(s.sbatch_args), job_name=f"{s.job_name}-{stage.name}",
+                 sbatch_args={**s.sbatch_args, **slurm_jobs.HOLD}, job_name=f"{s.job_name}-{stage.name}",
                  logging_dir=str(logs_dir(work, stage)), slurm_logs_folder=str(logs_dir(work, stage) / "slurm"),
                  depends=previous, requeue=False, mail_type="NONE")
         executors.append(ex)
@@ -295,14 +346,21 @@ def _run_slurm(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     if shutil.which("sbatch") is None or shutil.which("squeue") is None:
         raise UsageError("executor.kind: slurm needs Slurm's `sbatch` and `squeue` on PATH: run on a login node of "
                          "the cluster, or set executor.kind to local or ray")
-    jobs_file = work / "slurm-jobs.json"
-    jobs = json.loads(jobs_file.read_text()) if jobs_file.exists() else {}
+    jobs = slurm_jobs.recorded_jobs(work)
     live = _live_jobs()
     if jobs and any(j in live for j in jobs.values()):
-        print(f"re-attaching to Slurm jobs {' '.join(jobs.values())} (listed in {jobs_file})", file=sys.stderr)
+        print(f"re-attaching to Slurm jobs {' '.join(jobs.values())} (listed in {work / slurm_jobs.JOBS_FILE})",
+              file=sys.stderr)
+        slurm_jobs.release(work)  # a run killed between recording and releasing them left them held
     elif any(incomplete(work, stage) for stage in stages):
+        abandoned = slurm_jobs.abandoned_jobs(work.parent)
+        if abandoned:  # held since a run was killed before releasing them: none of their tasks started
+            print(f"cancelling Slurm jobs {' '.join(abandoned)}, submitted held by a run killed before it "
+                  "released them", file=sys.stderr)
+            slurm_jobs.cancel(abandoned)
         jobs = _submit(stages, cfg, work)
-        jobs_file.write_text(json.dumps(jobs))
+        slurm_jobs.record_jobs(work, jobs)
+        slurm_jobs.release(work)
         print(f"submitted Slurm jobs {' '.join(j for j in jobs.values() if j != '-1')}; Ctrl-C leaves them running, "
               "and the same command re-attaches", file=sys.stderr)
     with _StageProgress(stages, work) as progress:

@@ -3,7 +3,8 @@
 The stages leave kept rows in `staging/data/`, rejected ones in `staging/rejected/` and the input counts beside
 them; `publish_dataset` copies the staging folder (which stays, so a re-run with nothing left to do can publish
 again), names the shards, writes `stats.json`, `recipe.yaml`, the plots, the dataset card and the `output.formats`
-exports, and hands the copy to `redraft.output.publish`, which replaces the earlier run's parts in OUT.
+exports, and hands the copy to `redraft.output.publish`, which replaces the earlier run's parts in OUT atomically
+(the card last: it is what `load_dataset` reads).
 """
 
 from __future__ import annotations

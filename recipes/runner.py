@@ -32,7 +32,7 @@ from redraft.filters.config import JudgeConfig
 from redraft.filters.dedupe import dedupe_stages
 from redraft.filters.judge import JudgeDialogues, resolve_judge
 from redraft.filters.registry import build_filters
-from redraft.output import STATE_DIR
+from redraft.output import STATE_DIR, claim_output_dir, clear_state
 from redraft.portable_paths import portable_path, portable_record
 from redraft.readers import ItemReader, StageReader, rows_path
 from redraft.recipes.checks import check_curation, checked_sample
@@ -52,6 +52,7 @@ class Work:
     """A run's folders under OUT/.redraft/ (KEY: what was run, and on which input files)."""
 
     def __init__(self, out: Path, key: str):
+        self.out = out
         self.state = out / STATE_DIR  # the response caches, shared by every run into OUT
         self.folder = self.state / f"work-{key}"  # this run's: datatrove's logs and markers, rows between stages
         self.counts = self.folder / "counts"  # the items entering the funnel, per task
@@ -60,9 +61,11 @@ class Work:
         self.rejected = self.staging / "rejected"
 
     def start(self, fresh: bool) -> "Work":
-        if fresh and self.state.exists():
+        """Claim OUT (completing a publish a kill interrupted); `fresh`: forget the caches and earlier work."""
+        claim_output_dir(self.out)
+        if fresh:
             forget_batches(self.state)
-            shutil.rmtree(self.state)
+            clear_state(self.out)
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
 

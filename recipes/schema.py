@@ -216,5 +216,6 @@ class _ExecutorOnly(BaseModel):
 
 
 def dump_recipe(recipe: Recipe) -> str:
-    """The fully resolved recipe as YAML. Secrets never live in a recipe: keys come from `api_key_env`."""
+    """The fully resolved recipe as YAML, with no secret in it: keys come from `api_key_env`, and credentials in a
+    `base_url` are redacted by its JSON form (synth/endpoint.py)."""
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -131,8 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chat_format(p)
 
     p = sub.add_parser("push", help="publish an output folder to the Hugging Face Hub as a dataset",
-                       description="Uploads data/, rejected/, README.md, recipe.yaml, stats.json and plots; never "
-                                   "the .redraft/ state folder. The token comes from HF_TOKEN or `hf auth login`.")
+                       description="Uploads the files redraft published in DIR (data/, rejected/, README.md, "
+                                   "recipe.yaml, stats.json, plots/, exports), as its .redraft/manifest.json lists "
+                                   "them; nothing else in DIR, never the .redraft/ state folder. The token comes "
+                                   "from HF_TOKEN or `hf auth login`.")
     p.add_argument("dir")
     p.add_argument("repo_id", help="namespace/name")
     p.add_argument("--private", action="store_true")

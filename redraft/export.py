@@ -4,7 +4,8 @@
 `train.json` and `dataset_info.json`, LLaMA-Factory's description of it, so the folder works as LLaMA-Factory's
 `dataset_dir` as it is. Rows are converted by redraft/chat_formats.py and written as they come (parquet in row groups
 of `PARQUET_BATCH` rows), so memory holds a batch however big the input; a file appears only once every row
-converted, so a bad row leaves nothing half-written.
+converted, so a bad row leaves nothing half-written. A folder is an output folder like `redraft run`'s
+(redraft/output.py): refused when it holds files redraft did not write, its two files published together.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import yaml
 
 from redraft.chat_formats import CHAT_FORMATS, METADATA_COLUMNS, SHAREGPT_COLUMN, from_messages
 from redraft.errors import UsageError
+from redraft.output import STATE_DIR, check_output_dir, claim_output_dir, publish
 from redraft.readers import ItemReader, rows_path
 from redraft.types import DIALOGUE_SCHEMA, document_to_row, is_dialogue
 
 FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 TRAIN_FILE = "train.json"
 LLAMAFACTORY_INFO = "dataset_info.json"
+EXPORT_PARTS = (TRAIN_FILE, LLAMAFACTORY_INFO)  # an export folder's parts, in the order they are published
 PARQUET_BATCH = 2048  # rows per row group of an exported parquet file
 
 
@@ -142,29 +145,42 @@ def dataset_name(input_path: str) -> str:
     return folder.resolve().name or "redraft"
 
 
+def write_folder(rows: Iterable[dict], folder: Path, fmt: str, name: str) -> tuple[Path, int]:
+    """`folder/train.json` and `folder/dataset_info.json` (LLaMA-Factory's entry for it, keyed by `name`)."""
+    n = write_rows(rows, folder / TRAIN_FILE, fmt)
+    info = {name: llamafactory_entry(fmt)}
+    (folder / LLAMAFACTORY_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return folder / TRAIN_FILE, n
+
+
 def export(input_path: str, fmt: str, out: str | Path, name: str | None = None, **read) -> tuple[Path, int]:
     """Write the dialogues of `input_path` (an output folder's `data/`, or any dialogue input) in `fmt` to `out` (a
-    file by suffix, else a folder). Returns the file written and the number of rows. `read`: ItemReader options for
-    the input (`chat_format`, `messages_column`)."""
+    file by suffix, else a folder, which is published as an output folder: redraft's own, replaced atomically).
+    Returns the file written and the number of rows. `read`: ItemReader options for the input (`chat_format`,
+    `messages_column`)."""
     out = Path(out)
     rows = converted_rows(rows_path(input_path), fmt, **read)
     if out.suffix in FILE_SUFFIXES:
         return out, write_rows(rows, out, fmt)
     if out.is_file():
         raise UsageError(f"-o {out}: a file without a .json/.jsonl/.parquet suffix; give one, or a folder")
-    created = not out.exists()
+    check_output_dir(out)
+    created, claimed = not out.exists(), (out / STATE_DIR).is_dir()
+    staging = claim_output_dir(out) / "export"
     try:
-        n = write_rows(rows, out / TRAIN_FILE, fmt)
-    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        _, n = write_folder(rows, staging, fmt, name or dataset_name(input_path))
+    except BaseException:  # a bad row: the folder stays as it was
+        shutil.rmtree(staging if claimed else out / STATE_DIR, ignore_errors=True)
         if created:
-            shutil.rmtree(out, ignore_errors=True)
+            out.rmdir()
         raise
-    info = {name or dataset_name(input_path): llamafactory_entry(fmt)}
-    (out / LLAMAFACTORY_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    publish(staging, out, EXPORT_PARTS)
     return out / TRAIN_FILE, n
 
 
 def write_formats(out_dir: Path, formats: Iterable[str], name: str) -> None:
-    """`output.formats`: `OUT/FORMAT/train.json` (and `dataset_info.json`) beside `OUT/data/`, for each format."""
+    """`output.formats`: `OUT/FORMAT/train.json` (and `dataset_info.json`) beside `OUT/data/`, for each format (into
+    the staging folder that is then published as a whole)."""
     for fmt in formats:
-        export(str(out_dir / "data"), fmt, out_dir / fmt, name=name)
+        write_folder(converted_rows(str(out_dir / "data"), fmt), out_dir / fmt, fmt, name)

@@ -1,9 +1,10 @@
 """The Hugging Face Hub: what a Hub repo id looks like (`is_hub_id`, the one guess of "Hub id or local path" every
 reader and config makes), and `redraft push`, which publishes an output directory as a dataset repo in one commit.
 
-`push` uploads everything in the directory except dotfiles and dot-folders (`.redraft/` holds the response cache and
-must never leave the machine). Input is checked before any network call; Hub and network failures come back as
-`PushError` (a RuntimeError), bad input as `UsageError`.
+`push` uploads only the files redraft published in the directory, as its manifest lists them (redraft/output.py;
+a folder from before the manifest: the files under its output parts), never a file of the user's beside them nor
+`.redraft/`, which holds the response cache and must never leave the machine. Input is checked before any network
+call; Hub and network failures come back as `PushError` (a RuntimeError), bad input as `UsageError`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 
 from redraft.errors import UsageError
+from redraft.output import published_files
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
@@ -27,9 +29,8 @@ class PushError(RuntimeError):
 
 
 def files_to_push(out_dir: Path) -> list[Path]:
-    """Every file under `out_dir`, relative to it, skipping anything inside or named like a dotfile."""
-    files = (p.relative_to(out_dir) for p in out_dir.rglob("*") if p.is_file())
-    return sorted(p for p in files if not any(part.startswith(".") for part in p.parts))
+    """The files redraft published in `out_dir`, relative to it (none while a publish is under way there)."""
+    return [Path(f) for f in published_files(out_dir) if (out_dir / f).is_file()]
 
 
 def check_push_input(out_dir: Path, repo_id: str) -> list[Path]:

@@ -29,6 +29,7 @@ from redraft.chat_formats import as_messages_row
 from redraft.errors import InputError, UsageError
 from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
+from redraft.output import check_not_publishing
 from redraft.shares import FILE_BITS, Piece, Unit, assign, position
 from redraft.types import POSITION, ParallelPair, pair_to_document, row_to_document
 
@@ -40,8 +41,12 @@ TEXT_INDEX_EVERY = 1024  # two aligned text files: the line index holds the byte
 
 
 def rows_path(path: str) -> str:
-    """The rows to read at `path`: an output folder's `data/` (its kept rows), any other input as given."""
-    return str(Path(path) / "data") if (Path(path) / "data").is_dir() else str(path)
+    """The rows to read at `path`: an output folder's `data/` (its kept rows; not while a publish is under way
+    there), any other input as given."""
+    if not (Path(path) / "data").is_dir():
+        return str(path)
+    check_not_publishing(Path(path))
+    return str(Path(path) / "data")
 
 
 def detect_format(path: str, target_path: str | None = None) -> str:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from redraft.synth.endpoint import BaseUrl, redacted
+
 FAIL_FAST_AFTER = 16  # `synth.fail_fast_after` by default; the judge's and the evals' threshold
 # with teacher.batch, the documents a task advances together when `synth.max_in_flight` is not set (the judge's
 # always): each holds its dialogue so far, a few KB, so 10,000 are some 100 MB; the rest follow in the next wave
@@ -16,7 +18,9 @@ class TeacherConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     provider: Literal["openai", "embedded"] = "openai"
-    base_url: str | None = None  # None: the openai client's default (api.openai.com)
+    # None: the openai client's default (api.openai.com). Credentials in it (user:password@, a query key) are sent
+    # (synth/endpoint.py) but never written: the config's JSON form and repr show the URL redacted
+    base_url: BaseUrl = None
     model: str = "embedded"
     api_key_env: str | None = "OPENAI_API_KEY"  # the name of the variable, never the key itself
     max_concurrency: int = Field(32, ge=1)
@@ -43,6 +47,15 @@ class TeacherConfig(BaseModel):
     batch_poll_seconds: float = Field(30, gt=0)  # between status checks; grows while nothing changes (to 10x)
     batch_max_lines: int = Field(50_000, ge=1)  # per batch file (the API's limits: 50,000 lines, 200 MB)
     batch_max_bytes: int = Field(200_000_000, ge=1)
+
+    def __repr_args__(self):  # datatrove's executor.json and logs show steps' configs by their repr
+        for name, value in super().__repr_args__():
+            yield name, redacted(value) if name == "base_url" else value
+
+    @property
+    def where(self) -> str:
+        """The server, for messages: the base URL redacted."""
+        return redacted(self.base_url) or "api.openai.com"
 
     def share(self, n: int) -> "TeacherConfig":
         """This teacher's limits for one of `n` processes running at once: a recipe's limits are for the whole run,

@@ -102,7 +102,7 @@ class SynthesizeDialogues(TeacherStep):
     def unavailable(self, failing: FailFast, last: TeacherError):
         t = self.recipe.teacher
         return TeacherUnavailable(
-            f"teacher {t.model!r} at {t.base_url or 'api.openai.com'}: {failing.failed} of {failing.finished} items "
+            f"teacher {t.model!r} at {t.where}: {failing.failed} of {failing.finished} items "
             f"failed ({dict(failing.failures)}); last error: {last}. Check teacher.base_url, teacher.model and the "
             f"server; completed calls are cached, so re-running resumes")
 

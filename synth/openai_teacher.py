@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from pathlib import Path
 from urllib.parse import urlparse
 
 import openai
 
+from redraft.synth import endpoint
 from redraft.synth.errors import TeacherError, TeacherUnavailable
 from redraft.synth.ratelimit import RateLimiter
 from redraft.synth.teacher import Completion
@@ -36,15 +38,33 @@ def _is_local(base_url: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
+def key_from_environment(name: str) -> str | None:
+    """The key in `$NAME`, else in the file `$NAME_FILE` names (a file only its owner can read: the way to hand a key
+    to Ray workers, see recipes/executors.py), else None."""
+    if os.environ.get(name):
+        return os.environ[name]
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError as e:
+        raise TeacherUnavailable(f"${name}_FILE names {path!r}, which cannot be read here ({e.strerror}): it must "
+                                 f"be on a filesystem this machine sees, readable by this user") from None
+
+
 def resolve_api_key(config) -> str:
-    key = os.environ.get(config.api_key_env) if config.api_key_env else None
+    key = key_from_environment(config.api_key_env) if config.api_key_env else None
     if key:
         return key
-    if config.base_url and (_is_local(config.base_url) or not config.api_key_env):
+    if config.base_url and (_is_local(config.base_url) or not config.api_key_env
+                            or endpoint.has_userinfo(config.base_url)):  # basic auth from the URL replaces the key
         return PLACEHOLDER_KEY
+    name = config.api_key_env
     raise TeacherUnavailable(
-        f"teacher {config.model!r}: the API key variable {config.api_key_env!r} is not set "
-        f"(export {config.api_key_env}=..., or set teacher.api_key_env: null for a server without keys)")
+        f"teacher {config.model!r}: the API key variable {name!r} is not set (export {name}=..., or {name}_FILE=a "
+        f"file holding it; on a Ray cluster, in each node's environment at `ray start` or as {name}_FILE: see the "
+        f"README, Scaling out), or set teacher.api_key_env: null for a server without keys")
 
 
 def encode_body(body: dict) -> bytes:
@@ -87,9 +107,11 @@ class OpenAITeacher:
             limits = httpx2.Limits(max_connections=self.config.max_concurrency + 8,
                                    max_keepalive_connections=self.config.max_concurrency + 8)
             http = http_client_class()(event_hooks={"response": [hook]}, limits=limits)
+            where = endpoint.split(self.config.base_url)  # credentials in the URL as headers and query parameters
             self._client = openai.AsyncOpenAI(
-                base_url=self.config.base_url, api_key=resolve_api_key(self.config), timeout=self.config.timeout,
-                max_retries=self.config.max_retries, http_client=http)
+                base_url=where.url, api_key=resolve_api_key(self.config), timeout=self.config.timeout,
+                max_retries=self.config.max_retries, http_client=http, default_headers=where.headers or None,
+                default_query=where.query or None)
         return self._client
 
     def request_body(self, messages, seed: int) -> dict:
@@ -131,10 +153,11 @@ class OpenAITeacher:
 
     def error(self, e: openai.APIError) -> TeacherError | TeacherUnavailable:
         """What a failed request means: this request failed (TeacherError), or the teacher cannot be used."""
-        where = self.config.base_url or "api.openai.com"
+        where = self.config.where  # the base URL with any credentials in it redacted
         if isinstance(e, (openai.AuthenticationError, openai.PermissionDeniedError)):
-            return TeacherUnavailable(f"teacher {self.model!r} at {where} refused the API key from "
-                                      f"${self.config.api_key_env}: {e}")
+            what = ("the credentials in teacher.base_url" if endpoint.has_userinfo(self.config.base_url)
+                    else f"the API key from ${self.config.api_key_env}")
+            return TeacherUnavailable(f"teacher {self.model!r} at {where} refused {what}: {e}")
         if isinstance(e, openai.NotFoundError):
             return TeacherUnavailable(f"teacher {self.model!r}: {where} has no such model or endpoint (check "
                                       f"teacher.base_url and teacher.model): {e}")

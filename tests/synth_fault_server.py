@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import os
 import re
 from collections import Counter
+from urllib.parse import parse_qs, urlsplit
 
 FAULTS = ("429", "500", "slow", "truncated", "drop")
 SCORE_MARK = re.compile(r"SCORE=([1-5])")
@@ -38,9 +40,11 @@ REVIEW_BLOCK = re.compile(r"<\|The Start of Assistant ([12])'s Conversation with
 
 class FaultServer:
     def __init__(self, faults: float, latency: float, slow_seconds: float, api_key: str | None, status_all: int | None,
-                 kinds: tuple[str, ...] = FAULTS, judge: bool = False):
+                 kinds: tuple[str, ...] = FAULTS, judge: bool = False, basic_auth: str | None = None,
+                 query_key: str | None = None):
         self.faults, self.latency, self.slow_seconds, self.kinds = faults, latency, slow_seconds, kinds
         self.api_key, self.status_all, self.judge = api_key, status_all, judge
+        self.basic_auth, self.query_key = basic_auth, query_key
         self.in_flight = self.max_in_flight = 0
         self.attempts: Counter = Counter()
         self.served: Counter = Counter()
@@ -102,7 +106,7 @@ class FaultServer:
             await writer.drain()
             return True
         self.http_requests += 1
-        if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+        if not self.authorized(path, headers):
             self.counts["401"] += 1
             self.send(writer, 401, b'{"error": {"message": "invalid api key", "type": "invalid_request_error"}}')
             await writer.drain()
@@ -116,6 +120,11 @@ class FaultServer:
 
     async def route(self, method: str, path: str, body: bytes, writer) -> bool:
         """Every other request is a chat completion (a subclass serves more paths)."""
+        if method != "POST" or not urlsplit(path).path.endswith("/chat/completions"):
+            self.counts["404"] += 1
+            self.send(writer, 404, b'{"error": {"message": "no such endpoint"}}')
+            await writer.drain()
+            return True
         req = json.loads(body)
         key = self.request_key(req)
         attempt = self.attempts[key]
@@ -148,6 +157,15 @@ class FaultServer:
                 "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text) // 4 + 1,
                           "total_tokens": prompt_tokens + len(text) // 4 + 1}}
+
+    def authorized(self, path: str, headers: dict) -> bool:
+        """The bearer key, HTTP basic auth (`user:pass` in the URL) or `key=` in the query, as configured."""
+        if self.basic_auth:
+            if headers.get("authorization") != "Basic " + base64.b64encode(self.basic_auth.encode()).decode():
+                return False
+        elif self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
+            return False
+        return not self.query_key or parse_qs(urlsplit(path).query).get("key") == [self.query_key]
 
     def verdict(self, messages: list[dict]) -> str | None:
         if self.judge and any("Score of the Assistant 1" in m["content"] for m in messages):
@@ -202,6 +220,9 @@ def arguments() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.0)
     p.add_argument("--slow-seconds", type=float, default=3.0)
     p.add_argument("--api-key-env", default=None, help="require this variable's value as the bearer token")
+    p.add_argument("--basic-auth-env", default=None,
+                   help="require HTTP basic auth with this variable's `user:password` (instead of the bearer token)")
+    p.add_argument("--query-key-env", default=None, help="require `?key=` this variable's value in the URL")
     p.add_argument("--kinds", default=",".join(FAULTS), help="the faults to inject, comma-separated")
     p.add_argument("--status-all", type=int, default=None, help="answer every request with this status")
     p.add_argument("--judge", action="store_true", help="answer LLM-judge requests with verdicts (see above)")
@@ -211,7 +232,9 @@ def arguments() -> argparse.ArgumentParser:
 def server_options(a) -> dict:
     key = os.environ[a.api_key_env] if a.api_key_env else None
     return {"faults": a.faults, "latency": a.latency, "slow_seconds": a.slow_seconds, "api_key": key,
-            "status_all": a.status_all, "kinds": tuple(a.kinds.split(",")), "judge": a.judge}
+            "status_all": a.status_all, "kinds": tuple(a.kinds.split(",")), "judge": a.judge,
+            "basic_auth": a.basic_auth_env and os.environ[a.basic_auth_env],
+            "query_key": a.query_key_env and os.environ[a.query_key_env]}
 
 
 async def serve(server: FaultServer, port: int) -> None:

@@ -175,6 +175,28 @@ def test_push_again_adds_one_commit_and_keeps_the_repo_public(hub, out_dir, tmp_
     assert hub.file_bytes(REPO_ID, "stats.json") == (out_dir / "stats.json").read_bytes()
 
 
+def test_push_uploads_only_the_files_redraft_published(hub, out_dir, tmp_path):
+    """A file of the user's beside the parts stays on the machine: a folder from before the manifest publishes its
+    output parts' files; one with `.redraft/manifest.json` exactly the files listed there."""
+    (out_dir / "notes.txt").write_text("my private notes")
+    (out_dir / "analysis").mkdir()
+    (out_dir / "analysis" / "draft.md").write_text("an unpublished analysis")
+    env = client_env(hub, tmp_path)
+    assert run_client(PUSH, env, str(out_dir), REPO_ID, "public").returncode == 0
+    assert hub.committed_paths(REPO_ID) == PUBLISHED
+
+    listed = PUBLISHED - {"plots/funnel.png"}
+    (out_dir / "plots" / "sketch.png").write_bytes(b"\x89PNG a sketch of mine")
+    (out_dir / ".redraft" / "manifest.json").write_text(json.dumps(
+        {"format": 1, "parts": sorted({p.split("/")[0] for p in listed}), "files": sorted(listed)}))
+    pushed = run_client(PUSH, env, str(out_dir), "test-user/listed", "public")
+    assert pushed.returncode == 0, pushed.stderr
+    assert hub.committed_paths("test-user/listed") == listed
+    sent = b"".join(r.body for r in hub.requests) + "".join(r.path for r in hub.requests).encode()
+    for mine in (b"my private notes", b"notes.txt", b"an unpublished analysis", b"a sketch of mine"):
+        assert mine not in sent
+
+
 def test_bad_input_is_a_usage_error_before_any_request(hub, out_dir, tmp_path):
     no_data = tmp_path / "no_data"
     shutil.copytree(out_dir, no_data)
@@ -182,7 +204,11 @@ def test_bad_input_is_a_usage_error_before_any_request(hub, out_dir, tmp_path):
     no_card = tmp_path / "no_card"
     shutil.copytree(out_dir, no_card)
     (no_card / "README.md").unlink()
+    publishing = tmp_path / "publishing"  # a publish under way (or killed): data/ may hold two runs' shards
+    shutil.copytree(out_dir, publishing)
+    (publishing / ".redraft" / "publish.json").write_text("{}")
     cases = [("missing dir", str(tmp_path / "nope"), REPO_ID), ("no data", str(no_data), REPO_ID),
+             ("publishing", str(publishing), REPO_ID),
              ("no card", str(no_card), REPO_ID), ("no namespace", str(out_dir), "dialogues"),
              ("too deep", str(out_dir), "a/b/c"), ("url", str(out_dir), "https://huggingface.co/datasets/a/b")]
     done = run_client(BAD_INPUTS, client_env(hub, tmp_path), json.dumps(cases))
@@ -191,6 +217,7 @@ def test_bad_input_is_a_usage_error_before_any_request(hub, out_dir, tmp_path):
     assert results["missing dir"].startswith("UsageError") and "no such output directory" in results["missing dir"]
     assert "data/*.parquet" in results["no data"]
     assert "README.md" in results["no card"]
+    assert "a publish into this folder is under way or was interrupted" in results["publishing"]
     for case in ("no namespace", "too deep", "url"):
         assert "namespace/name" in results[case], results[case]
     assert hub.requests == []

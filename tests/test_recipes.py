@@ -96,3 +96,12 @@ def test_unknown_recipe_and_bad_yaml(tmp_path, capsys):
         """))
     with pytest.raises(UsageError, match="broken.yaml:"):
         load_recipe(str(p))
+
+
+def test_an_unquoted_slurm_time_is_named_not_read_as_minutes(spec_recipe, capsys):
+    # YAML 1.1 reads `10:00` as the sexagesimal number 600: refused, naming the line and the field, not sent as 600
+    spec_recipe.write_text(SPEC_EXAMPLE + "executor:\n  kind: slurm\n  slurm:\n    time: 10:00\n")
+    assert main(["validate", str(spec_recipe)]) == 2
+    assert f"{spec_recipe}:25: executor.slurm.time" in capsys.readouterr().err
+    spec_recipe.write_text(SPEC_EXAMPLE + 'executor:\n  kind: slurm\n  slurm:\n    time: "10:00"\n')
+    assert load_recipe(str(spec_recipe)).executor.slurm.time == "10:00"

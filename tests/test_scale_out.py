@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -73,16 +74,31 @@ def overrides(port: int, pairs: Path, *extra: str) -> list[str]:
             "dedupe={exact: true, near: true}", *extra]
 
 
-def redraft(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
-    env = {**(os.environ if env is None else env), KEY_VAR: SECRET, "REDRAFT_PROGRESS": "0",
-           "REDRAFT_SLURM_POLL": "0.5",
-           "PYTHONPATH": os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])}
+KEY_ENV: dict[str, str] = {}  # how the teacher key reaches the tasks
+
+
+@pytest.fixture(scope="module", autouse=True)
+def key_in_a_file(tmp_path_factory):
+    """The tasks read the teacher key from the file $KEY_VAR_FILE names: the way to hand it to Ray workers, which Ray
+    is never given it from the command's environment (README: Scaling out); Slurm and local tasks read it too."""
+    path = tmp_path_factory.mktemp("key") / "key"
+    path.write_text(SECRET + "\n")
+    path.chmod(0o600)
+    KEY_ENV.clear()
+    KEY_ENV[f"{KEY_VAR}_FILE"] = str(path)
+
+
+def redraft(args: list[str], env: dict | None = None, key_env: dict | None = None, **kw) -> subprocess.Popen:
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != KEY_VAR}
+    env.update(KEY_ENV if key_env is None else key_env)
+    env.update({"REDRAFT_PROGRESS": "0", "REDRAFT_SLURM_POLL": "0.5",
+                "PYTHONPATH": os.pathsep.join([str(TESTS), *filter(None, [os.environ.get("PYTHONPATH")])])})
     return subprocess.Popen([sys.executable, "-m", "redraft.cli", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-def run(args: list[str], timeout: float = 300, env: dict | None = None) -> tuple[int, str]:
-    proc = redraft(args, env)
+def run(args: list[str], timeout: float = 300, env: dict | None = None, key_env: dict | None = None) -> tuple[int, str]:
+    proc = redraft(args, env, key_env)
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out + err
 
@@ -354,3 +370,52 @@ def test_slurm_ctrl_c_leaves_the_jobs_running_and_the_rerun_reattaches(tmp_path,
         # (a duplicate pair in another task, running at the same time, may pay for its own call)
         assert set(served) == set(_results["served"]) and sum(served.values()) <= len(served) + N_EXACT
         assert snapshot(out) == _results["local-1"]
+
+
+def ray_session_dir(address: str) -> Path:
+    code = f"import ray; print(ray.init(address={address!r}, log_to_driver=False).address_info['session_dir'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return Path(out.stdout.split()[-1])
+
+
+def files_holding(secret: str, *folders: Path) -> list[str]:
+    found = []
+    for folder in folders:
+        for f in folder.rglob("*"):
+            try:
+                if f.is_file() and not f.is_symlink() and secret.encode() in f.read_bytes():
+                    found.append(str(f))
+            except OSError:  # gone meanwhile (Ray rotates its files), or a socket
+                pass
+    return found
+
+
+def test_ray_workers_read_the_key_from_a_file_and_ray_never_records_it(tmp_path, pairs_file, ray_address):
+    key = f"sk-ray-{uuid.uuid4().hex}"  # this run's own: earlier runs may have left theirs in the session folder
+    key_file = tmp_path / "key"
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    sets = ["--set", "executor.kind=ray", "--set", f"executor.ray.address={ray_address}", "--set", "executor.tasks=2",
+            "--set", "dedupe=false", "--set", "source.limit=8"]
+    with fault_server("--faults", "0", key=key) as port:
+        # in this shell only: refused before any task starts, naming where the key goes instead
+        rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "refused"),
+                       *[a for o in overrides(port, pairs_file) for a in ("--set", o)], *sets],
+                      key_env={KEY_VAR: key})
+        assert rc == 2, log[-3000:]
+        assert "ray start" in log and f"{KEY_VAR}_FILE" in log and key not in log
+        assert served(port) == 0
+        # in a file only its owner reads, named by $KEY_VAR_FILE: the workers read it there
+        out = tmp_path / "out"
+        rc, log = run(["run", "bayling-zh-en", "-o", str(out),
+                       *[a for o in overrides(port, pairs_file) for a in ("--set", o)], *sets],
+                      key_env={f"{KEY_VAR}_FILE": str(key_file)})
+        assert rc == 0, log[-3000:]
+        assert json.loads((out / "stats.json").read_text())["kept"] == 8
+    assert key not in log
+    assert not files_holding(key, ray_session_dir(ray_address), out, tmp_path / "refused")
+
+
+def served(port: int) -> int:
+    return sum(server_stats(port)["served"].values())

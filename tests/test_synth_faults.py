@@ -29,8 +29,8 @@ CONCURRENCY = 4
 
 
 @contextmanager
-def fault_server(*args: str):
-    env = {**os.environ, KEY_VAR: SECRET}
+def fault_server(*args: str, key: str = SECRET):
+    env = {**os.environ, KEY_VAR: key}
     proc = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", "--api-key-env", KEY_VAR, *args],
                             stdout=subprocess.PIPE, text=True, env=env)
     try:

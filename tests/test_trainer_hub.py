@@ -45,15 +45,16 @@ def test_train_from_a_hub_dataset_id_equals_the_local_folder(tmp_path, hub_env, 
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.chdir(tmp_path)  # `test-user/zh-en-dialogues` must not exist as a folder
     try:
-        assert train(str(make_config(tmp_path, tiny_llama_dir, [REPO_ID], "hub", max_steps=2)), [], 1) == 0
+        # not "hub": the loopback Hub keeps its files in tmp_path/hub, a folder redraft did not write
+        assert train(str(make_config(tmp_path, tiny_llama_dir, [REPO_ID], "from-hub", max_steps=2)), [], 1) == 0
     finally:
         monkeypatch.undo()
     assert any(r.method == "GET" and REPO_ID in r.path for r in hub_env.requests)
     assert train(str(make_config(tmp_path, tiny_llama_dir, [folder], "local", max_steps=2)), [], 1) == 0
 
-    manifest = json.loads((tmp_path / "hub" / "final" / "training_manifest.json").read_text())
+    manifest = json.loads((tmp_path / "from-hub" / "final" / "training_manifest.json").read_text())
     source = manifest["data"][0]
     assert (source["kind"], source["path"], source["name"], source["rows"]) == ("hub", REPO_ID, REPO_ID, 24)
     assert source["content_hash"] and source["mask_audit"]["examples"] == 24
     # the same rows in the same order: the same losses as training from the folder that was pushed
-    assert [m["loss"] for m in metrics(tmp_path / "hub")] == [m["loss"] for m in metrics(tmp_path / "local")]
+    assert [m["loss"] for m in metrics(tmp_path / "from-hub")] == [m["loss"] for m in metrics(tmp_path / "local")]

@@ -10,8 +10,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from redraft.config_file import ConfigSource
-from redraft.errors import ConfigError
+from redraft.errors import ConfigError, UsageError
 from redraft.hub import is_hub_id
+from redraft.output import check_not_publishing, check_output_dir
 
 
 class DataSource(BaseModel):
@@ -85,21 +86,37 @@ def data_sources(v):
 
 
 def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
-    """Before any process starts: `model` is a model folder or a Hub id (owner/name), and each data `path` an
-    existing folder or a Hub dataset id; a Hub id the Hub says does not exist is an error too. `origin(field)`
-    prefixes the message (the config file line)."""
+    """Before any process starts: `model` is a model folder or a Hub id (owner/name), each data `path` an existing
+    folder (not one a publish is under way in) or a Hub dataset id, a Hub id the Hub says does not exist is an error
+    too; `output_dir` is empty or redraft's (redraft/output.py). `origin(field)` prefixes the message (the config
+    file line)."""
     fields = [("model", cfg.model, "model")] + [(f"data.{i}.path", s.path, "dataset") for i, s in enumerate(cfg.data)]
     for field, value, kind in fields:
         path, problem = Path(value), None
         if path.exists():
             if kind == "model" and not (path / "config.json").is_file():
                 problem = f"{value} is a folder without config.json, not a model"
+            elif kind == "dataset":
+                problem = _usage_problem(check_not_publishing, path)
         elif not is_hub_id(value, bare_name=True):
             problem = f"{value} is neither an existing folder nor a Hub id (owner/name)"
         elif "/" in value and _hub_says_missing(value, kind):
             problem = f"the Hub has no {kind} {value}"
         if problem:
             raise ConfigError(f"{origin(field)}config field `{field}`: {problem}")
+    # output_dir: empty or redraft's (an earlier trainer's without .redraft/: mask_audit.json is its first file)
+    if not (Path(cfg.output_dir) / "mask_audit.json").is_file():
+        problem = _usage_problem(check_output_dir, cfg.output_dir)
+        if problem:
+            raise ConfigError(f"{origin('output_dir')}config field `output_dir`: {problem}")
+
+
+def _usage_problem(check, *args) -> str | None:
+    try:
+        check(*args)
+    except UsageError as e:
+        return str(e)
+    return None
 
 
 def _hub_says_missing(repo_id: str, kind: str) -> bool:

@@ -1,13 +1,19 @@
 """The final model: `output_dir/final/` with safetensors weights, config, generation config, the tokenizer with its
-chat template, and `training_manifest.json` (data folders, content hashes, recipe names, mask audit, config)."""
+chat template, and `training_manifest.json` (data folders, content hashes, recipe names, mask audit, config).
+
+It is written in `output_dir/.redraft/` first and published as a whole (redraft/output.py): a kill leaves the
+earlier `final/` or the new one, never one that loads half."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+from redraft.output import STATE_DIR, publish
 
 
 def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: dict, rank: int,
@@ -31,7 +37,9 @@ def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: di
     except OSError:
         pass
     clean.config.use_cache = True
-    out.mkdir(parents=True, exist_ok=True)
-    clean.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    (out / "training_manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    staging = out.parent / STATE_DIR / f"{out.name}-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    clean.save_pretrained(staging / out.name)
+    tokenizer.save_pretrained(staging / out.name)
+    (staging / out.name / "training_manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    publish(staging, out.parent, (out.name,))

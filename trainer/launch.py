@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from redraft.parent_death import command_dying_with_this_process
+
 from .config import ConfigError, load_config
 
 _RENDEZVOUS_FLAGS = ("--nnodes", "--node-rank", "--node_rank", "--master-addr", "--master_addr", "--master-port",
@@ -34,8 +36,9 @@ def train(config_path: str, overrides: list[str] = (), nproc: int = 1, launcher_
     if nproc < 1:
         print("redraft train: --nproc must be at least 1", file=sys.stderr)
         return 2
-    return subprocess.call(torchrun_command(config_path, list(overrides), nproc, list(launcher_args)),
-                           env=process_env(nproc))
+    # torchrun gets SIGTERM when this process ends, however it ends, and then stops the ranks it started
+    return subprocess.call(command_dying_with_this_process(
+        torchrun_command(config_path, list(overrides), nproc, list(launcher_args))), env=process_env(nproc))
 
 
 def process_env(nproc: int) -> dict:

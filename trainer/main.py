@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from redraft.output import claim_output_dir
+
 from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import ConfigError, TrainConfig, load_config
@@ -96,6 +98,8 @@ def run(cfg: TrainConfig) -> None:
 
     env = init_distributed()
     out = Path(cfg.output_dir)
+    if env.is_main:
+        claim_output_dir(out)  # redraft's from now on; completes a final/ export a kill interrupted
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if env.is_main else (lambda *a: None)
     grad_accum = cfg.resolve_grad_accum(env.world_size)
     rows_per_step = cfg.micro_batch_size * grad_accum * env.world_size
