@@ -152,6 +152,10 @@ def test_resume_at_another_world_size_continues_the_same_batches(tmp_path, tiny_
     assert [m["step"] for m in metrics(tmp_path / "resized")] == [1, 2]
 
     assert train(str(resized), [], 1) == 0
+    # the 2 ranks encoded a share of each source each; the 1-process run read those shares
+    encodings = sorted((tmp_path / "resized" / ".redraft" / "tokenized").iterdir())
+    assert len(encodings) == len(dialogue_dirs) and all(len(list(e.glob("part-*.arrow"))) == 2 for e in encodings)
+    assert capfd.readouterr().err.count(" (reused ") == len(dialogue_dirs)
     a, b = metrics(tmp_path / "ref"), metrics(tmp_path / "resized")
     assert [m["step"] for m in b] == [1, 2, 3, 4]
     for key in ("trained_tokens", "tokens", "examples", "examples_drawn", "total_trained_tokens", "lr"):

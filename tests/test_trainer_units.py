@@ -10,7 +10,8 @@ import torch
 
 from redraft.trainer import ConfigError, load_config, train
 from redraft.trainer.config import DataSource
-from redraft.trainer.data import BAYLING_TEMPLATE, IGNORE, prepare_tokenizer, tokenize_dialogue, tokenize_sources
+from redraft.trainer.data import (BAYLING_TEMPLATE, IGNORE, encode_example, prepare_tokenizer, tokenize_dialogue,
+                                  tokenize_sources)
 from redraft.trainer.packing import best_fit_pack, collate
 from redraft.trainer.sampler import ExampleStream, GlobalBatchPlanner, rank_microbatches
 
@@ -116,6 +117,63 @@ def test_targets_shift_and_mask_audit(tokenizer, dialogue_dirs, tmp_path):
     assert counts["truncated"] > 0 and counts["examples"] == 24
     assert counts["examples"] - counts["no_trained_tokens"] == int((short.source == 0).sum())
     assert all(len(x) <= 45 for x in short.input_ids)
+
+
+def test_ranks_encode_their_shares_once_and_all_read_every_example(tokenizer, dialogue_dirs, tmp_path):
+    import copy
+    import threading
+
+    import pyarrow.parquet as pq
+
+    sources = [DataSource(path=str(d)) for d in dialogue_dirs]
+    expected = []  # every dialogue encoded in one process, in row order
+    for d in dialogue_dirs:
+        for messages in pq.read_table(d / "data" / "part-00000.parquet").column("messages").to_pylist():
+            ids, tgt, _ = encode_example(tokenizer, messages, 48, None)
+            if (tgt != IGNORE).any():
+                expected.append((ids, tgt))
+
+    def ranks(world: int, cache: Path, logs: list) -> list:
+        barrier, out = threading.Barrier(world), [None] * world
+
+        def rank(r):
+            out[r] = tokenize_sources(sources, copy.deepcopy(tokenizer), 48, cache_dir=cache, rank=r,
+                                      world_size=world, barrier=barrier.wait, log=logs.append)
+        threads = [threading.Thread(target=rank, args=(r,)) for r in range(world)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return out
+
+    logs = []
+    one = tokenize_sources(sources, tokenizer, 48, log=logs.append)  # a temporary folder
+    three = ranks(3, tmp_path / "cache", logs)
+    for data in [one, *three]:
+        assert len(data.input_ids) == len(expected) == len(data.n_trained) > 0
+        for i, (ids, tgt) in enumerate(expected):
+            np.testing.assert_array_equal(data.input_ids[i], ids)
+            np.testing.assert_array_equal(data.targets[i], tgt)
+            assert data.n_trained[i] == (tgt != IGNORE).sum() and data.lengths[i] == len(ids)
+        assert data.audit() == one.audit() and data.audit()["zh-en"]["truncated"] > 0
+    encodings = sorted((tmp_path / "cache").iterdir())
+    assert len(encodings) == 2 and all(len(list(e.glob("part-*.arrow"))) == 3 for e in encodings)
+    assert sum("encoded into" in line for line in logs) == 2 * 4
+
+    # another run at another world size reads the same encodings; another seq_len or system prompt encodes anew
+    logs.clear()
+    two = ranks(2, tmp_path / "cache", logs)
+    assert sum("reused" in line for line in logs) == 2 * 2 and two[1].audit() == one.audit()
+    np.testing.assert_array_equal(two[1].input_ids[len(expected) - 1], expected[-1][0])
+    tokenize_sources(sources, tokenizer, 49, cache_dir=tmp_path / "cache", log=logs.append)
+    tokenize_sources(sources[:1], tokenizer, 48, "Be brief.", cache_dir=tmp_path / "cache", log=logs.append)
+    assert len(list((tmp_path / "cache").iterdir())) == 5
+
+    # only complete encodings are reused: a run killed while encoding leaves a `.partial` folder, redone next time
+    encodings[0].rename(encodings[0].with_name(encodings[0].name + ".partial"))
+    (encodings[0].with_name(encodings[0].name + ".partial") / "part-00000.arrow").write_bytes(b"truncated")
+    again = tokenize_sources(sources, tokenizer, 48, cache_dir=tmp_path / "cache", log=lambda *a: 0)
+    assert again.audit() == one.audit() and not list((tmp_path / "cache").glob("*.partial"))
 
 
 def test_stream_covers_each_source_per_pass_and_follows_weights():

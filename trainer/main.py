@@ -8,13 +8,14 @@ import math
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from redraft.output import claim_output_dir
+from redraft.output import STATE_DIR, claim_output_dir
 
 from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -105,7 +106,11 @@ def run(cfg: TrainConfig) -> None:
     torch.manual_seed(cfg.seed)
 
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(cfg.model))
-    data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log)
+    # ranks wait for each other's share of the encoding: hours on a large source, past NCCL's timeout
+    encoding_group = dist.new_group(backend="gloo", timeout=timedelta(days=1))
+    data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log,
+                            cache_dir=out / STATE_DIR / "tokenized", rank=env.rank, world_size=env.world_size,
+                            barrier=lambda: dist.barrier(group=encoding_group))
     planner = GlobalBatchPlanner(data.lengths, data.source, [s.weight for s in cfg.data], cfg.seed, rows_per_step,
                                  cfg.seq_len, cfg.packing)
 

@@ -9,6 +9,7 @@ document before packing, so no document is trained to predict the next document'
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -41,11 +42,14 @@ def best_fit_pack(items: list[int], lengths: np.ndarray, capacity: int, n_bins: 
     return bins, [i for i in items if i in left_set]
 
 
-def collate(rows: list[list[int]], input_ids: list[np.ndarray], targets: list[np.ndarray], source_of: np.ndarray,
-            pad_id: int, packing: bool, seq_len: int, pad_to_multiple: int = 8) -> dict[str, torch.Tensor]:
-    """Tensors for one micro-batch. Rows are padded to the longest row (a multiple of `pad_to_multiple`, at most
-    `seq_len`); `source` is each token's source index (-1 for padding) for per-source losses."""
-    width = max((sum(len(input_ids[i]) for i in row) for row in rows), default=1)
+def collate(rows: list[list[int]], input_ids: Sequence[np.ndarray], targets: Sequence[np.ndarray],
+            source_of: np.ndarray, pad_id: int, packing: bool, seq_len: int,
+            pad_to_multiple: int = 8) -> dict[str, torch.Tensor]:
+    """Tensors for one micro-batch, reading only its examples (`input_ids` and `targets` may be memory-mapped
+    columns). Rows are padded to the longest row (a multiple of `pad_to_multiple`, at most `seq_len`); `source` is
+    each token's source index (-1 for padding) for per-source losses."""
+    docs = [[(input_ids[i], targets[i], int(source_of[i])) for i in row] for row in rows]
+    width = max((sum(len(ids) for ids, _, _ in row) for row in docs), default=1)
     width = min(max(-(-width // pad_to_multiple) * pad_to_multiple, 1), max(seq_len, width))
     b = len(rows)
     ids = torch.full((b, width), pad_id, dtype=torch.long)
@@ -53,14 +57,14 @@ def collate(rows: list[list[int]], input_ids: list[np.ndarray], targets: list[np
     pos = torch.zeros((b, width), dtype=torch.long)
     src = torch.full((b, width), -1, dtype=torch.long)
     mask = torch.zeros((b, width), dtype=torch.long)
-    for r, row in enumerate(rows):
+    for r, row in enumerate(docs):
         at = 0
-        for i in row:
-            n = len(input_ids[i])
-            ids[r, at:at + n] = torch.from_numpy(input_ids[i])
-            tgt[r, at:at + n] = torch.from_numpy(targets[i])
+        for doc_ids, doc_tgt, doc_src in row:
+            n = len(doc_ids)
+            ids[r, at:at + n] = torch.from_numpy(doc_ids)
+            tgt[r, at:at + n] = torch.from_numpy(doc_tgt)
             pos[r, at:at + n] = torch.arange(n)
-            src[r, at:at + n] = int(source_of[i])
+            src[r, at:at + n] = doc_src
             mask[r, at:at + n] = 1
             at += n
         pos[r, at:] = torch.arange(width - at)  # padding is its own document
