@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from redraft.storage import path as storage_path
+
 from .config import DataSource
 
 IGNORE = -100
@@ -102,17 +104,17 @@ def _hash_files(files: list[Path]) -> str:
     h = hashlib.sha256()
     for f in sorted(files):
         h.update(f.name.encode())
-        with open(f, "rb") as fh:
+        with f.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
 
 
 def load_source(src: DataSource):
-    """The rows of one source and its provenance: a local redraft output folder, or a Hub dataset id."""
+    """The rows of one source and its provenance: a redraft output folder (local or at a URL), or a Hub dataset id."""
     import datasets
 
-    folder = Path(src.path)
+    folder = storage_path(src.path)
     if folder.is_dir():
         files = sorted((folder / "data").glob("*.parquet")) or sorted(folder.glob("*.parquet"))
         if not files:

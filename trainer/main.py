@@ -6,15 +6,16 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
 from redraft.output import claim_output_dir
+from redraft.storage import is_url, path
 
 from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -26,7 +27,7 @@ from .packing import collate
 from .parallel import compute_dtype, init_distributed, shard_model
 from .sampler import GlobalBatchPlanner, rank_microbatches
 
-# test hook: every rank exits abruptly after this optimizer step, as if the job were killed
+# test hook: every rank kills itself (SIGKILL) after this optimizer step
 CRASH_AFTER_STEP_ENV = "REDRAFT_TRAIN_CRASH_AFTER_STEP"
 
 
@@ -96,8 +97,8 @@ def run(cfg: TrainConfig) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     env = init_distributed()
-    out = Path(cfg.output_dir)
-    if env.is_main:
+    out = path(cfg.output_dir)  # a local folder or a URL (s3://...)
+    if env.is_main and not is_url(out):
         claim_output_dir(out)  # redraft's from now on; completes a final/ export a kill interrupted
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if env.is_main else (lambda *a: None)
     grad_accum = cfg.resolve_grad_accum(env.world_size)
@@ -201,19 +202,20 @@ def run(cfg: TrainConfig) -> None:
         if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
             trainer_state = {"step": step, "scheduler": scheduler.state_dict(), "data": planner.state(),
                              "totals": totals, "world_size": env.world_size, "rows_per_step": rows_per_step}
+            metrics.flush()  # on object storage, the lines up to the checkpoint are there before it is
             save_checkpoint(out / "checkpoints", step, model, optimizer, trainer_state, env.rank,
                             cfg.keep_checkpoints)
         if crash_after and step == crash_after:
-            os._exit(17)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     manifest = {"config": cfg.model_dump(), "base_model": cfg.model, "steps": cfg.max_steps,
                 "world_size": env.world_size, "totals": totals,
                 "data": [{"name": s.name, "path": s.path, "kind": s.kind, "weight": s.weight,
                           "recipe_name": s.recipe_name, "content_hash": s.content_hash, "rows": s.rows,
                           "mask_audit": s.audit} for s in data.sources]}
+    metrics.close()
     write_final_model(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
                       torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
-    metrics.close()
     dist.barrier()
     log(f"[train] done: {out / 'final'}")
 
