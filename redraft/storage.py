@@ -17,6 +17,7 @@ from redraft.errors import UsageError
 # the reachability check asks once (a working endpoint answers at once; s3fs and botocore would retry ~10 s)
 _CHECK_OPTIONS = {"s3": {"skip_instance_cache": True,
                          "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 5}}}
+_BUCKETS = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")  # filesystems whose first path part is a bucket
 _EXTRAS = {"s3": "pip install 'redraft[s3]'", "gs": "pip install gcsfs", "gcs": "pip install gcsfs",
            "az": "pip install adlfs", "abfs": "pip install adlfs"}
 
@@ -41,20 +42,20 @@ def path(p, **storage_options) -> Path:
         raise UsageError(f"{p}: cannot read {protocol}:// URLs here ({e}); {fix}") from None
 
 
-def check_reachable(p, what: str = "") -> None:
-    """Before any work: for a URL, its bucket (or the filesystem's root) answers, with the credentials in use.
+def check_reachable(p) -> None:
+    """Before any work: for a URL of an object store, its bucket answers, with the credentials in use.
     UsageError (exit 2) naming the URL and the fix otherwise. A local path passes."""
-    if not is_url(p):
-        return
     url = str(p)
     protocol = url.split("://", 1)[0]
+    if not is_url(p) or protocol not in _BUCKETS:  # hf://, http://...: their own errors name the path
+        return
     target = path(url, **_CHECK_OPTIONS.get(protocol, {}))
     if protocol == "s3":
         target.fs.retries = 1  # this instance only (skip_instance_cache): s3fs's own retries
-    bucket = target.path.split("/", 1)[0]  # the bucket, container or repo root
-    prefix = f"{what}{url}: "
+    bucket = target.path.split("/", 1)[0]  # the bucket or container
+    prefix = f"{url}: "
     try:
-        target.fs.ls(bucket, refresh=True) if protocol == "s3" else target.fs.info(bucket)
+        target.fs.ls(bucket, refresh=True)
     except FileNotFoundError:
         raise UsageError(f"{prefix}no bucket {bucket!r} at {_endpoint(protocol)}; create it, or fix the URL") from None
     except PermissionError as e:
