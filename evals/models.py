@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from redraft.errors import InputError, UsageError
+from redraft.storage import location
 from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import Budget, TeacherCalls
 from redraft.synth.config import TeacherConfig
@@ -82,7 +83,7 @@ class HypothesisModel:
     kind, role = "hypotheses", "assistant"
 
     def __init__(self, path: str):
-        self.path = Path(path)
+        self.path = location(path)
         self.model = self.name = str(path)
         self.budget = Budget()
         if self.path.suffix.lower() in (".jsonl", ".json"):
@@ -137,7 +138,7 @@ def make_model(config: ModelConfig, cache_dir: Path):
     a model on an OpenAI-compatible server."""
     from redraft.synth.openai_teacher import resolve_api_key
 
-    path = Path(config.model)
+    path = location(config.model)
     if config.base_url is None and path.is_file():
         return HypothesisModel(config.model)
     cache = ResponseCache(cache_dir, "model")

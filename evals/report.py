@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from redraft.errors import UsageError
+from redraft.storage import check_reachable, is_url, location
 
 # the metrics that headline each suite, and whether they are shares (shown as percentages)
 HEADLINE = {
@@ -57,7 +58,8 @@ def _bars(path: Path, labels: list[str], series: dict[str, list[float | None]], 
     if len(series) > 1:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with path.open("wb") as f:  # a local path or a URL's (storage.path)
+        fig.savefig(f, format="png", dpi=110)
     plt.close(fig)
 
 
@@ -112,7 +114,8 @@ def write_report(folder: Path, results: dict) -> None:
 
 
 def load_results(folder: str | Path) -> dict:
-    path = Path(folder) / "results.json"
+    check_reachable(folder)
+    path = location(folder) / "results.json"
     if not path.is_file():
         raise UsageError(f"{folder}: no results.json (not a `redraft eval` output folder)")
     try:
@@ -139,8 +142,10 @@ def compare(folders: list[str], out: str | None = None) -> list[str]:
     lines += [f"| {s} | {k} | " + " | ".join(fmt(v, keys[(s, k)]) for v in vals) + " |"
               for (s, k), vals in table.items()]
     if out:
-        o = Path(out)
-        o.mkdir(parents=True, exist_ok=True)
+        check_reachable(out)
+        o = location(out)
+        if not is_url(o):
+            o.mkdir(parents=True, exist_ok=True)
         _bars(o / "compare.png", [f"{s}: {k}" for s, k in table],
               {n: [_scale(vals[i], keys[key]) for key, vals in table.items()] for i, n in enumerate(names)},
               "Scores side by side (BLEU, chrF; shares in %)", "score")

@@ -6,6 +6,9 @@ data files; a re-run reuses every suite whose fingerprint is unchanged and runs 
 given come from the response cache in DIR/.redraft/cache/. Everything published is written to a staging folder
 first and published into DIR only once the whole run succeeded (redraft/output.py), so a failed or killed run leaves
 an earlier result as it was.
+
+DIR may be a URL (`s3://...`): its `.redraft/` state (finished suites, response cache) is then a local folder named
+after the URL (`state_dir`), and the published files are uploaded, then published there as into a local folder (redraft/output.py: `publish`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from redraft.output import check_output_dir, claim_output_dir, clear_state, publish
+from redraft.output import check_output_dir, check_owned, claim_output_dir, clear_state, publish
+from redraft.storage import check_reachable, is_url, location
 from redraft.synth.teacher_step import LoopThread
 
 from .config import EvalConfig
@@ -75,14 +79,32 @@ def save_done(folder: Path, name: str, record: dict, result: SuiteResult) -> pa.
     return table
 
 
+def state_dir(out: str) -> Path:
+    """Where the state of an eval output at a URL lives: a local folder named after the URL (object stores cannot
+    append to the response cache), under $XDG_CACHE_HOME/redraft (~/.cache/redraft)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "redraft" / "eval-state"
+    return cache / hashlib.blake2b(out.rstrip("/").encode(), digest_size=8).hexdigest()
+
+
 def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
     from .report import write_report
 
-    out = Path(out)
-    check_output_dir(out)
-    state = claim_output_dir(out)
+    for s in config.suites:  # a URL among the data: its bucket answers, before any work
+        for p in suite_modules()[s.suite].data_files(s):
+            check_reachable(p)
+    remote = is_url(out)
+    if remote:
+        check_reachable(out)
+        out = location(out)
+        if out.is_dir():
+            check_owned(out)
+        work = state_dir(str(out))  # a local stand-in for the output folder: its .redraft/ is the state
+    else:
+        out = work = Path(out)
+        check_output_dir(out)
+    state = claim_output_dir(work)
     if fresh:
-        clear_state(out)
+        clear_state(work)
     (state / "suites").mkdir(parents=True, exist_ok=True)
     model = make_model(config.model, state / "cache")
     env = Env(LoopThread("redraft-eval"), state)
@@ -91,7 +113,7 @@ def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
         described = model.describe()
         for s in config.suites:
             module = suite_modules()[s.suite]
-            data = {str(p): file_digest(p) for p in module.data_files(s) if Path(p).is_file()}
+            data = {str(p): file_digest(p) for p in module.data_files(s) if location(p).is_file()}
             settings = s.model_dump(mode="json")
             fp = fingerprint(settings, described, data)
             done = load_done(state / "suites", s.name, fp)
@@ -115,5 +137,5 @@ def run_eval(config: EvalConfig, out: str | Path, fresh: bool = False) -> Path:
     pq.write_table(pa.concat_tables(tables) if tables else GENERATION_SCHEMA.empty_table(),
                    staging / "generations.parquet")
     write_report(staging, results)
-    publish(staging, out, EVAL_PARTS)
+    publish(staging, out, EVAL_PARTS)  # at a URL: uploaded, then published by copies under the journal
     return out

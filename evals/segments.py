@@ -1,6 +1,7 @@
 """Reading evaluation files. Plain text holds one segment a line, read the way the sacrebleu command line reads it
 (split on "\\n" only, trailing whitespace stripped, nothing else touched), so scores match it to the last digit.
-JSONL holds one object a line. Errors name the file and the line."""
+JSONL holds one object a line. Errors name the file and the line. A file may be at a URL (`s3://...`,
+redraft/storage.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 
 from redraft.errors import InputError, UsageError
 from redraft.readers import json_object
+from redraft.storage import check_reachable, location
 
 
 def _bytes(path: str | Path) -> bytes:
-    p = Path(path)
+    check_reachable(path)
+    p = location(path)
     if not p.is_file():
         raise UsageError(f"{path}: no such file")
     data = p.read_bytes()
@@ -50,7 +53,7 @@ def same_length(a: list, a_path, b: list, b_path) -> None:
 def file_digest(path: str | Path) -> str:
     """sha256 of a file's bytes, recorded beside the scores it produced."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with location(path).open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

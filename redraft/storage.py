@@ -120,33 +120,48 @@ def storage_env_names() -> list[str]:
             or k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE")]
 
 
-def check_reachable(url: str, field: str = "") -> None:
+_BUCKETS = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss")  # filesystems whose first path part is a bucket
+_CREDENTIALS = {"s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE",
+                "gs": "GOOGLE_APPLICATION_CREDENTIALS", "gcs": "GOOGLE_APPLICATION_CREDENTIALS"}
+
+
+def check_reachable(url, field: str = "") -> None:
     """Before any work: the bucket of `url` exists and the credentials reach it; else exit 2 naming the URL and the
-    fix. A local path is left to the callers' own checks."""
-    if not is_url(url):
+    fix. A local path, and URLs without buckets (hf://, http://: their own errors name the path), pass."""
+    protocol = str(url).split("://")[0]
+    if not is_url(url) or protocol not in _BUCKETS:
         return
-    path = location(url)
-    named = f"{field}: {url}" if field else url
+    from upath import UPath
+
+    # asked once, without the client's retries: a working endpoint answers at once, botocore would retry ~10 s
+    options = {"skip_instance_cache": True, "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 5}}
+    path = UPath(str(url), **(options if protocol in ("s3", "s3a") else {}))
+    if protocol in ("s3", "s3a"):
+        path.fs.retries = 1
+    named = f"{field}: {url}" if field else str(url)
+    credentials = _CREDENTIALS.get(protocol, f"the {protocol} credentials")
+    bucket = path.path.split("/")[0]
     try:
-        fs = path.fs
-        bucket = path.path.split("/")[0]
-        fs.ls(bucket, detail=False)
+        path.fs.ls(bucket, detail=False, refresh=True)
     except FileNotFoundError:
-        raise UsageError(f"{named}: no bucket {bucket!r} at {_endpoint(fs)}; create it, or fix the URL") from None
+        raise UsageError(f"{named}: no bucket {bucket!r} at {_endpoint(path.fs)}; create it, or fix the URL") from None
     except PermissionError as e:
-        raise UsageError(f"{named}: the credentials were refused ({e}); set AWS_ACCESS_KEY_ID and "
-                         "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) to ones that may use this bucket") from None
-    except UsageError:
-        raise
-    except Exception as e:  # unreachable endpoint, no credentials at all: botocore's and aiohttp's own errors
-        raise UsageError(f"{named}: cannot reach the storage at {_endpoint(path.fs)} ({type(e).__name__}: {e}); "
-                         "check AWS_ENDPOINT_URL (or storage_options.endpoint_url) and the network, and that "
-                         "credentials are set (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE)") from None
+        raise UsageError(f"{named}: the credentials were refused ({e}); set {credentials} to ones that may use this "
+                         "bucket") from None
+    except Exception as e:  # noqa: BLE001 - botocore, aiohttp and the other clients each have their own errors
+        name = type(e).__name__
+        if "Credentials" in name:
+            raise UsageError(f"{named}: no credentials found; set {credentials}") from None
+        if any(k in str(e) for k in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")):
+            raise UsageError(f"{named}: the credentials were refused ({e}); check {credentials}") from None
+        raise UsageError(f"{named}: cannot reach the storage at {_endpoint(path.fs)} ({name}: {e}); check "
+                         "AWS_ENDPOINT_URL (or storage_options.endpoint_url) and the network") from None
 
 
 def _endpoint(fs) -> str:
     endpoint = getattr(fs, "client_kwargs", {}).get("endpoint_url") or getattr(fs, "endpoint_url", None)
-    return endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"the {fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol} service"
+    protocol = fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol
+    return endpoint or os.environ.get("AWS_ENDPOINT_URL") or f"the {protocol} service"
 
 
 def absolute(path: str | os.PathLike):

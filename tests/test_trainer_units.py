@@ -349,18 +349,25 @@ def test_a_checkpoint_restores_model_optimizer_and_rng_exactly(tmp_path, one_pro
     assert fresh_opt.param_groups[0]["lr"] == 1e-3 and fresh_opt.param_groups[0]["betas"] == (0.9, 0.999)
 
 
+@pytest.mark.parametrize("where", ["local", "s3"])
 @pytest.mark.parametrize("crafted", ["rng file", "dcp metadata", "optimizer value"])
-def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, one_process_group, crafted):
+def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, one_process_group, crafted, where, request):
+    import io
+
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import get_state_dict
 
-    from redraft.trainer.checkpoint import load_checkpoint, save_checkpoint
+    from redraft.storage import location
+    from redraft.trainer.checkpoint import _writer, load_checkpoint, save_checkpoint
 
     marker = tmp_path / "code-ran"
+    root = tmp_path if where == "local" else location(request.getfixturevalue("s3_bucket"))  # a live S3 server's
     model, optimizer = _model_and_optimizer(0)
-    folder = save_checkpoint(tmp_path / "checkpoints", 1, model, optimizer, {"step": 1}, rank=0, keep=2)
+    folder = save_checkpoint(root / "checkpoints", 1, model, optimizer, {"step": 1}, rank=0, keep=2)
     if crafted == "rng file":
-        torch.save({"torch": torch.get_rng_state(), "payload": _RunsCode(marker)}, folder / "rng-rank0.pt")
+        crafted_rng = io.BytesIO()
+        torch.save({"torch": torch.get_rng_state(), "payload": _RunsCode(marker)}, crafted_rng)
+        (folder / "rng-rank0.pt").write_bytes(crafted_rng.getvalue())
     elif crafted == "dcp metadata":
         import pickle
 
@@ -368,7 +375,7 @@ def test_a_crafted_checkpoint_is_refused_and_runs_nothing(tmp_path, one_process_
     else:  # DCP stores an optimizer's non-tensor values as pickled bytes
         model_sd, optim_sd = get_state_dict(model, optimizer)
         optim_sd["param_groups"][0]["lr"] = _RunsCode(marker)
-        dcp.save({"model": model_sd, "optim": optim_sd}, storage_writer=dcp.FileSystemWriter(folder, overwrite=True))
+        dcp.save({"model": model_sd, "optim": optim_sd}, storage_writer=_writer(folder))
     fresh, fresh_opt = _model_and_optimizer(1)
     refused = None
     try:

@@ -1,8 +1,9 @@
-"""Atomic distributed checkpoints with torch.distributed.checkpoint (DCP).
+"""Atomic distributed checkpoints with torch.distributed.checkpoint (DCP), in a local folder or at an fsspec URL
+(`s3://...`: DCP's FsspecWriter and FsspecReader).
 
-A checkpoint is written to `checkpoints/.step-N.tmp/`, then `complete.json` (every file's size) is written last and
-the folder renamed to `checkpoints/step-N/`. Only folders whose `complete.json` matches the files on disk are
-loaded, so an interrupted or truncated checkpoint is skipped in favour of the previous one.
+A checkpoint is written to `checkpoints/step-N/` (object stores have no rename), `complete.json` (every file's size)
+last. Only folders whose `complete.json` matches the files there are loaded, so an interrupted or truncated
+checkpoint is skipped in favour of the previous one.
 
 Contents: the sharded model and optimizer (DCP), and `trainer_state.json` (step, scheduler, data position) plus one
 `rng-rank{r}.pt` per rank.
@@ -16,17 +17,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import re
 import shutil
 from pathlib import Path
+
+from torch.distributed.checkpoint._fsspec_filesystem import FsspecReader, FsspecWriter  # not re-exported in 2.13
 
 import torch
 import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 import torch.distributed.checkpoint.metadata as dcp_metadata
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+from redraft.storage import is_url
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -59,12 +63,12 @@ class _MetadataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"global {module}.{name} is not allowed")
 
 
-class _Reader(dcp.FileSystemReader):
+class _SafeMetadata:
     def read_metadata(self, *args, **kwargs) -> dcp_metadata.Metadata:
         """FileSystemReader's, with `_MetadataUnpickler` in place of `pickle.load`."""
-        path = Path(self.path) / ".metadata"
+        path = self.fs.concat_path(self.path, ".metadata")
         try:
-            with open(path, "rb") as f:
+            with self.fs.create_stream(path, "rb") as f:
                 metadata = _MetadataUnpickler(f).load()
         except pickle.UnpicklingError as e:
             raise _refuse(path, e) from None
@@ -72,6 +76,37 @@ class _Reader(dcp.FileSystemReader):
             metadata.storage_meta = dcp_metadata.StorageMeta()
         metadata.storage_meta.load_id = self.load_id
         return metadata
+
+
+class _Reader(_SafeMetadata, dcp.FileSystemReader):
+    pass
+
+
+class _UrlReader(_SafeMetadata, FsspecReader):
+    pass
+
+
+def _reader(folder: Path):
+    return _UrlReader(str(folder)) if is_url(folder) else _Reader(folder)
+
+
+def _writer(folder: Path):
+    # an object is whole once its upload completes: no fsync (which FsspecWriter would turn into a global os.sync)
+    return FsspecWriter(str(folder), sync_files=False) if is_url(folder) else dcp.FileSystemWriter(folder)
+
+
+def _rmtree(folder: Path) -> None:
+    if not is_url(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+    elif folder.exists():
+        folder.fs.rm(folder.path, recursive=True)
+
+
+def _fresh(folder: Path) -> Path:
+    """The folder with no listing cached (s3fs keeps listings; other ranks and runs write there too)."""
+    if is_url(folder):
+        folder.fs.invalidate_cache()
+    return folder
 
 
 class _Planner(dcp.DefaultLoadPlanner):
@@ -113,7 +148,8 @@ def is_complete(folder: Path) -> bool:
 
 
 def latest_checkpoint(root: Path) -> Path | None:
-    if not root.is_dir():
+    """The last complete checkpoint under `root` (a Path, or a URL's `redraft.storage.path`)."""
+    if not _fresh(root).is_dir():
         return None
     steps = sorted((int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)) and p.is_dir())
     for _, folder in reversed(steps):
@@ -123,27 +159,25 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 
 def save_checkpoint(root: Path, step: int, model, optimizer, trainer_state: dict, rank: int, keep: int) -> Path:
-    final = root / f"step-{step}"
-    tmp = root / f".step-{step}.tmp"
+    folder = root / f"step-{step}"
     if rank == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        _rmtree(folder)  # an incomplete one a kill left
+        folder.mkdir(parents=True, exist_ok=True)
     dist.barrier()
     model_sd, optim_sd = get_state_dict(model, optimizer)
-    dcp.save({"model": model_sd, "optim": optim_sd}, checkpoint_id=str(tmp))
-    torch.save(_rng_state(), tmp / f"rng-rank{rank}.pt")
+    dcp.save({"model": model_sd, "optim": optim_sd}, storage_writer=_writer(folder))
+    with (folder / f"rng-rank{rank}.pt").open("wb") as f:
+        torch.save(_rng_state(), f)
     dist.barrier()
     if rank == 0:
-        (tmp / "trainer_state.json").write_text(json.dumps(trainer_state, indent=1))
-        sizes = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
-        (tmp / "complete.json").write_text(json.dumps({"step": step, "files": sizes}))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-        done = sorted((int(m.group(1)), p) for p in root.iterdir() if (m := STEP_DIR.match(p.name)))
+        (folder / "trainer_state.json").write_text(json.dumps(trainer_state, indent=1))
+        sizes = {p.name: p.stat().st_size for p in _fresh(folder).iterdir() if p.is_file()}
+        (folder / "complete.json").write_text(json.dumps({"step": step, "files": sizes}))
+        done = sorted((int(m.group(1)), p) for p in _fresh(root).iterdir() if (m := STEP_DIR.match(p.name)))
         for _, old in done[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+            _rmtree(old)
     dist.barrier()
-    return final
+    return folder
 
 
 def load_checkpoint(folder: Path, model, optimizer, rank: int) -> dict:
@@ -152,12 +186,12 @@ def load_checkpoint(folder: Path, model, optimizer, rank: int) -> dict:
     state = {"model": model_sd, "optim": optim_sd}
     rng = folder / f"rng-rank{rank}.pt"
     try:
-        rng_state = torch.load(rng, weights_only=True) if rng.is_file() else None
+        rng_state = torch.load(io.BytesIO(rng.read_bytes()), weights_only=True) if rng.is_file() else None
     except pickle.UnpicklingError as e:
         raise _refuse(rng, e) from None
-    _Reader(folder).read_metadata()  # refused here, not in the failure summary DCP gathers from the ranks
+    _reader(folder).read_metadata()  # refused here, not in the failure summary DCP gathers from the ranks
     try:
-        dcp.load(state, storage_reader=_Reader(folder), planner=_Planner())
+        dcp.load(state, storage_reader=_reader(folder), planner=_Planner())
     except dcp.CheckpointException as e:
         refused = [exc for exc, _ in e.failures.values() if isinstance(exc, UnsafeCheckpoint)]
         if refused:

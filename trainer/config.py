@@ -12,13 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from redraft.config_file import ConfigSource
 from redraft.errors import ConfigError, UsageError
 from redraft.hub import is_hub_id
-from redraft.output import check_not_publishing, check_output_dir
+from redraft.output import check_not_publishing, check_output_dir, check_owned
+from redraft.storage import check_reachable, is_url, location
 
 
 class DataSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str  # a redraft output folder, or a Hugging Face Hub dataset id
+    path: str  # a redraft output folder (a local path or a URL: s3://...), or a Hugging Face Hub dataset id
     weight: float = Field(1.0, gt=0)  # sampling multiplier on top of the source's size: 2.0 = seen twice as often
     split: str = "train"
     name: str | None = None  # label in metrics; defaults to the folder name / hub id
@@ -87,12 +88,14 @@ def data_sources(v):
 
 def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
     """Before any process starts: `model` is a model folder or a Hub id (owner/name), each data `path` an existing
-    folder (not one a publish is under way in) or a Hub dataset id, a Hub id the Hub says does not exist is an error
-    too; `output_dir` is empty or redraft's (redraft/output.py). `origin(field)` prefixes the message (the config
-    file line)."""
+    folder (not one a publish is under way in; a URL's bucket answering) or a Hub dataset id, a Hub id the Hub says
+    does not exist is an error too; `output_dir` is empty or redraft's (redraft/output.py), its bucket answering
+    for a URL. `origin(field)` prefixes the message (the config file line)."""
     fields = [("model", cfg.model, "model")] + [(f"data.{i}.path", s.path, "dataset") for i, s in enumerate(cfg.data)]
     for field, value, kind in fields:
-        path, problem = Path(value), None
+        if kind == "dataset" and is_url(value):
+            _check_url(origin(field) + f"config field `{field}`: ", value)
+        path, problem = location(value), None
         if path.exists():
             if kind == "model" and not (path / "config.json").is_file():
                 problem = f"{value} is a folder without config.json, not a model"
@@ -105,10 +108,26 @@ def check_paths(cfg: TrainConfig, origin=lambda field: "") -> None:
         if problem:
             raise ConfigError(f"{origin(field)}config field `{field}`: {problem}")
     # output_dir: empty or redraft's (an earlier trainer's without .redraft/: mask_audit.json is its first file)
-    if not (Path(cfg.output_dir) / "mask_audit.json").is_file():
-        problem = _usage_problem(check_output_dir, cfg.output_dir)
+    out = location(cfg.output_dir)
+    if is_url(out):
+        _check_url(origin("output_dir") + "config field `output_dir`: ", cfg.output_dir)
+        if cfg.tensorboard:
+            raise ConfigError(f"{origin('tensorboard')}config field `tensorboard`: TensorBoard writes a local folder; "
+                              "set it false with an output_dir URL (metrics.jsonl holds every scalar)")
+    if not (out / "mask_audit.json").is_file():
+        if is_url(out):
+            problem = _usage_problem(check_owned, out) if out.is_dir() else None
+        else:
+            problem = _usage_problem(check_output_dir, out)
         if problem:
             raise ConfigError(f"{origin('output_dir')}config field `output_dir`: {problem}")
+
+
+def _check_url(prefix: str, url: str) -> None:
+    try:
+        check_reachable(url)
+    except UsageError as e:
+        raise ConfigError(f"{prefix}{e}") from None
 
 
 def _usage_problem(check, *args) -> str | None:

@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import yaml
 
+from redraft.storage import location
+
 from .config import DataSource
 from .tokenized import Example, TokenColumn, encode_once, read_examples, write_examples
 
@@ -138,7 +140,7 @@ def _hash_files(files: list[Path]) -> str:
     h = hashlib.sha256()
     for f in sorted(files):
         h.update(f.name.encode())
-        with open(f, "rb") as fh:
+        with f.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
@@ -185,10 +187,10 @@ class DatasetRows:
 
 
 def load_source(src: DataSource):
-    """The rows of one source and its provenance: a local redraft output folder, or a Hub dataset id."""
+    """The rows of one source and its provenance: a redraft output folder (local or at a URL), or a Hub dataset id."""
     import datasets
 
-    folder = Path(src.path)
+    folder = location(src.path)
     if folder.is_dir():
         files = sorted((folder / "data").glob("*.parquet")) or sorted(folder.glob("*.parquet"))
         if not files:

@@ -2,18 +2,21 @@
 chat template, and `training_manifest.json` (data folders, content hashes, recipe names, mask audit, config).
 
 It is written in `output_dir/.redraft/` first and published as a whole (redraft/output.py): a kill leaves the
-earlier `final/` or the new one, never one that loads half."""
+earlier `final/` or the new one, never one that loads half. At a URL it is written in a local temporary folder, then
+uploaded under `output_dir/.redraft/` and published from there by copies, under the same journal."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
 from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
 from redraft.output import STATE_DIR, publish
+from redraft.storage import is_url
 
 
 def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: dict, rank: int,
@@ -37,9 +40,10 @@ def write_final_model(model, tokenizer, model_path: str, out: Path, manifest: di
     except OSError:
         pass
     clean.config.use_cache = True
-    staging = out.parent / STATE_DIR / f"{out.name}-staging"
+    remote = is_url(out)  # object storage: staged on the local disk, then uploaded
+    staging = Path(tempfile.mkdtemp(prefix="redraft-final-")) if remote else out.parent / STATE_DIR / "final-staging"
     shutil.rmtree(staging, ignore_errors=True)
     clean.save_pretrained(staging / out.name)
     tokenizer.save_pretrained(staging / out.name)
     (staging / out.name / "training_manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
-    publish(staging, out.parent, (out.name,))
+    publish(staging, out.parent, (out.name,))  # at a URL: uploaded, then published by copies under the journal

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -16,6 +17,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from redraft.output import STATE_DIR, claim_output_dir
+from redraft.storage import is_url, location
 
 from .attention import NAME as DOCUMENT_ATTENTION
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -27,7 +29,7 @@ from .packing import collate
 from .parallel import compute_dtype, init_distributed, shard_model
 from .sampler import GlobalBatchPlanner, rank_microbatches
 
-# test hook: every rank exits abruptly after this optimizer step, as if the job were killed
+# test hook: every rank kills itself (SIGKILL) after this optimizer step
 CRASH_AFTER_STEP_ENV = "REDRAFT_TRAIN_CRASH_AFTER_STEP"
 
 
@@ -97,8 +99,8 @@ def run(cfg: TrainConfig) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     env = init_distributed()
-    out = Path(cfg.output_dir)
-    if env.is_main:
+    out = location(cfg.output_dir)  # a local folder or a URL (s3://...)
+    if env.is_main and not is_url(out):
         claim_output_dir(out)  # redraft's from now on; completes a final/ export a kill interrupted
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if env.is_main else (lambda *a: None)
     grad_accum = cfg.resolve_grad_accum(env.world_size)
@@ -108,8 +110,11 @@ def run(cfg: TrainConfig) -> None:
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(cfg.model))
     # ranks wait for each other's share of the encoding: hours on a large source, past NCCL's timeout
     encoding_group = dist.new_group(backend="gloo", timeout=timedelta(days=1))
+    # every rank reads every rank's share with pread: at a URL the encoding stays on a local (or shared) disk
+    tokenized = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "redraft" / "tokenized" \
+        if is_url(out) else out / STATE_DIR / "tokenized"
     data = tokenize_sources(cfg.data, tokenizer, cfg.seq_len, cfg.system_prompt, log=log,
-                            cache_dir=out / STATE_DIR / "tokenized", rank=env.rank, world_size=env.world_size,
+                            cache_dir=tokenized, rank=env.rank, world_size=env.world_size,
                             barrier=lambda: dist.barrier(group=encoding_group))
     planner = GlobalBatchPlanner(data.lengths, data.source, [s.weight for s in cfg.data], cfg.seed, rows_per_step,
                                  cfg.seq_len, cfg.packing)
@@ -206,19 +211,20 @@ def run(cfg: TrainConfig) -> None:
         if cfg.save_every and (step % cfg.save_every == 0 or step == cfg.max_steps):
             trainer_state = {"step": step, "scheduler": scheduler.state_dict(), "data": planner.state(),
                              "totals": totals, "world_size": env.world_size, "rows_per_step": rows_per_step}
+            metrics.flush()  # on object storage, the lines up to the checkpoint are there before it is
             save_checkpoint(out / "checkpoints", step, model, optimizer, trainer_state, env.rank,
                             cfg.keep_checkpoints)
         if crash_after and step == crash_after:
-            os._exit(17)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     manifest = {"config": cfg.model_dump(), "base_model": cfg.model, "steps": cfg.max_steps,
                 "world_size": env.world_size, "totals": totals,
                 "data": [{"name": s.name, "path": s.path, "kind": s.kind, "weight": s.weight,
                           "recipe_name": s.recipe_name, "content_hash": s.content_hash, "rows": s.rows,
                           "mask_audit": s.audit} for s in data.sources]}
+    metrics.close()
     write_final_model(model, tokenizer, cfg.model, out / "final", manifest, env.rank,
                       torch.bfloat16 if cfg.dtype == "bfloat16" else torch.float32)
-    metrics.close()
     dist.barrier()
     log(f"[train] done: {out / 'final'}")
 

@@ -1,12 +1,20 @@
-"""metrics.jsonl (one line per optimizer step), the progress line, optional TensorBoard, and MFU."""
+"""metrics.jsonl (one line per optimizer step), the progress line, optional TensorBoard, and MFU.
+
+In a local folder each line is appended as it is logged. Object stores cannot append, so at a URL the file is
+rewritten whole: at most every `REWRITE_EVERY_S` seconds, before each checkpoint and at the end."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
+
+from redraft.storage import is_url
+
+REWRITE_EVERY_S = 30
 
 # dense bf16 peak FLOP/s by device name fragment
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "GH200": 989e12, "B200": 2250e12, "A100": 312e12,
@@ -39,9 +47,12 @@ class MetricsLog:
         self.enabled, self.progress, self.max_steps = enabled, progress, max_steps
         self.path = output_dir / "metrics.jsonl"
         self.tb = None
+        self.lines: list[str] | None = [] if is_url(output_dir) else None  # at a URL: the whole file, rewritten
+        self.written = time.monotonic()
         if not enabled:
             return
-        output_dir.mkdir(parents=True, exist_ok=True)
+        if not is_url(output_dir):
+            output_dir.mkdir(parents=True, exist_ok=True)
         # a resumed run rewrites the steps after its checkpoint, so the file reads as one uninterrupted run
         kept = []
         if self.path.is_file():
@@ -52,6 +63,8 @@ class MetricsLog:
                 except (ValueError, KeyError):
                     pass
         self.path.write_text("".join(line + "\n" for line in kept))
+        if self.lines is not None:
+            self.lines = kept
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # needs the `tensorboard` package
 
@@ -60,8 +73,13 @@ class MetricsLog:
     def log(self, record: dict) -> None:
         if not self.enabled:
             return
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        if self.lines is None:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        else:
+            self.lines.append(json.dumps(record))
+            if time.monotonic() - self.written > REWRITE_EVERY_S:
+                self.flush()
         if self.tb is not None:
             for k, v in record.items():
                 if isinstance(v, (int, float)) and k != "step":
@@ -74,6 +92,12 @@ class MetricsLog:
                   f"grad_norm {record['grad_norm']:.3f} {record['tokens_per_s']:.0f} tok/s{mfu}",
                   file=sys.stderr, flush=True)
 
+    def flush(self) -> None:
+        if self.enabled and self.lines is not None:
+            self.path.write_text("".join(line + "\n" for line in self.lines))
+            self.written = time.monotonic()
+
     def close(self) -> None:
+        self.flush()
         if self.tb is not None:
             self.tb.close()

@@ -28,9 +28,9 @@ def read_pairs(config: PairsConfig) -> tuple[list[tuple[str, str]], dict]:
         sources, references = read_lines(config.source), read_lines(config.reference)
         same_length(sources, config.source, references, config.reference)
         return list(zip(sources, references)), {p: file_digest(p) for p in (config.source, config.reference)}
-    from pathlib import Path
+    from redraft.storage import location
 
     reader = ItemReader(config.source, src_lang=src_lang, tgt_lang=tgt_lang)
     pairs = [(doc.text, doc.metadata["reference_text"]) for doc in reader.read() if "messages" not in doc.metadata]
-    files = {config.source: file_digest(config.source) if Path(config.source).is_file() else "hub"}
+    files = {config.source: file_digest(config.source) if location(config.source).is_file() else "hub"}
     return pairs, files
