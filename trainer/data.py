@@ -146,15 +146,22 @@ def _hash_files(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+def _where(f) -> tuple[str, object]:
+    """A parquet file for pyarrow: a local path, or a URL's path with its fsspec filesystem."""
+    return (str(f), None) if isinstance(f, Path) else (f.path, f.fs)
+
+
 class ParquetRows:
     """The `messages` of a folder's parquet files, read a range of rows at a time (never the whole column)."""
 
     def __init__(self, files: list[Path]):
-        self.column_names = pq.read_schema(files[0]).names
+        where, filesystem = _where(files[0])
+        self.column_names = pq.read_schema(where, filesystem=filesystem).names
         self._groups = []  # (file, row group, first row, rows)
         self.num_rows = 0
         for f in files:
-            meta = pq.read_metadata(f)
+            where, filesystem = _where(f)
+            meta = pq.read_metadata(where, filesystem=filesystem)
             for g in range(meta.num_row_groups):
                 n = meta.row_group(g).num_rows
                 self._groups.append((f, g, self.num_rows, n))
@@ -165,7 +172,8 @@ class ParquetRows:
             if at + n <= start or at >= stop:
                 continue
             # buffered pages, not the row group's whole column chunk: a group may hold a whole file
-            reader = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
+            where, filesystem = _where(f)
+            reader = pq.ParquetFile(where, pre_buffer=False, buffer_size=1 << 20, filesystem=filesystem)
             for batch in reader.iter_batches(BATCH_ROWS, row_groups=[g], columns=["messages"]):
                 lo, hi = max(start - at, 0), min(stop - at, batch.num_rows)
                 if lo < hi:
