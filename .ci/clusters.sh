@@ -111,7 +111,10 @@ start_ray() {
     # workers inherit this environment: leave PYTHONPATH to each job (ray.init(runtime_env=...)), not the head.
     # RAY_AUTH_MODE=disabled: with ~/.ray/auth_token present (any local `ray.init()` writes one) `ray start` turns token
     # auth on, while a driver given an explicit address does not send the token and is refused (InvalidAuthToken).
-    env -u PYTHONPATH RAY_AUTH_MODE=disabled RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 ray start --head --node-ip-address=127.0.0.1 --port=6379 \
+    # AWS_*: the workers' credentials for the loopback S3 server of the tests (it takes any); a real node has its own
+    # (a role, a profile, its environment), which redraft never sends to the workers
+    env -u PYTHONPATH RAY_AUTH_MODE=disabled RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 AWS_ACCESS_KEY_ID=testing \
+        AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 ray start --head --node-ip-address=127.0.0.1 --port=6379 \
         --include-dashboard=false --num-cpus=2 --object-store-memory=500000000 --disable-usage-stats >"$log" 2>&1 \
         || { show_logs "$log"; die "ray start --head failed"; }
 }

@@ -22,7 +22,6 @@ from redraft.export import export
 from test_scale_out import _pairs, overrides, redraft, run
 from test_synth_faults import KEY_VAR, SECRET, fault_server, server_stats
 
-KEY = {KEY_VAR: SECRET}
 
 
 def fs():
@@ -99,8 +98,14 @@ def test_run_on_s3_killed_mid_synthesis_then_rerun_equals_local(name, request, t
     command: the rows, stats.json and rejected reasons of a local run, and the calls re-paid are at most those one
     cache segment per task can hold (SEGMENT_SECONDS of calls, plus those in flight)."""
     extra = list(RUNS[name])
+    key = tmp_path / "key"  # the way a key reaches Ray workers (README: Scaling out)
+    key.write_text(SECRET + "\n")
+    key.chmod(0o600)
+    key_env = {f"{KEY_VAR}_FILE": str(key)}
     if name.startswith("ray"):
         extra.append(f"executor.ray.address={request.getfixturevalue('ray_address')}")
+        # the workers' AWS credentials are their node's (.ci/clusters.sh starts the head with the loopback S3 server's
+        # test credentials), the endpoint travels from here (AWS_ENDPOINT_URL)
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("\n".join(_pairs()) + "\n", encoding="utf-8")
     fs().put(str(pairs), f"{s3_bucket}/in/pairs.tsv".removeprefix("s3://"))
@@ -108,7 +113,7 @@ def test_run_on_s3_killed_mid_synthesis_then_rerun_equals_local(name, request, t
     latency, concurrency = 0.3, 4
     with fault_server("--faults", "0", "--latency", str(latency)) as port:
         sets = [a for o in overrides(port, pairs, *extra) for a in ("--set", o)]
-        rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "local"), *sets], key_env=KEY)
+        rc, log = run(["run", "bayling-zh-en", "-o", str(tmp_path / "local"), *sets], key_env=key_env)
         assert rc == 0, log[-3000:]
         clean = sum(server_stats(port)["served"].values())
 
@@ -116,7 +121,7 @@ def test_run_on_s3_killed_mid_synthesis_then_rerun_equals_local(name, request, t
         remote[0] = f"source.path={s3_bucket}/in/pairs.tsv"
         sets = [a for o in remote for a in ("--set", o)]
         args = ["run", "bayling-zh-en", "-o", f"{s3_bucket}/out", *sets]
-        proc = redraft(args, key_env=KEY)
+        proc = redraft(args, key_env=key_env)
         deadline = time.monotonic() + 120
         while sum(server_stats(port)["served"].values()) < clean + clean // 2:
             assert proc.poll() is None, proc.communicate()[1][-3000:]
@@ -125,7 +130,7 @@ def test_run_on_s3_killed_mid_synthesis_then_rerun_equals_local(name, request, t
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         assert not fs().exists(f"{s3_bucket}/out/stats.json".removeprefix("s3://"))  # nothing published
-        rc, log = run(args, key_env=KEY)
+        rc, log = run(args, key_env=key_env)
         assert rc == 0, log[-3000:]
         total = sum(server_stats(port)["served"].values())
     assert snapshot(f"{s3_bucket}/out") == snapshot(str(tmp_path / "local"))
