@@ -122,15 +122,19 @@ def pairs_file(tmp_path: Path, n: int) -> Path:
     return path
 
 
+def run_args(out: Path, pairs: Path, port: int, *sets: str) -> list[str]:
+    """`redraft run` of 2 tasks against the loopback teacher on `port`, no filters or dedupe, plus `sets`."""
+    sets = (f"source.path={pairs}", f"teacher.base_url=http://127.0.0.1:{port}/v1", "teacher.model=m",
+            f"teacher.api_key_env={KEY_VAR}", "teacher.max_concurrency=2", "filters=[]", "dedupe=false",
+            "executor.tasks=2", *sets)
+    return ["run", "bayling-zh-en", "-o", str(out), *(a for s in sets for a in ("--set", s))]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_killed_run_leaves_no_process(tmp_path, workers):
     pairs = pairs_file(tmp_path, 40)
     with fault_server("--latency", "0.5") as port:
-        with Leader(["run", "bayling-zh-en", "-o", str(tmp_path / "out"), "--set", f"source.path={pairs}",
-                         "--set", f"teacher.base_url=http://127.0.0.1:{port}/v1", "--set", "teacher.model=m",
-                         "--set", f"teacher.api_key_env={KEY_VAR}", "--set", "teacher.max_concurrency=2",
-                         "--set", "filters=[]", "--set", "dedupe=false", "--set", "executor.tasks=2",
-                     "--set", f"executor.workers={workers}"], tmp_path) as leader:
+        with Leader(run_args(tmp_path / "out", pairs, port, f"executor.workers={workers}"), tmp_path) as leader:
             leader.wait_until(lambda _: served(port) >= 2, "asking the teacher")
             leader.kill_and_check_nothing_survives()
 
@@ -148,12 +152,8 @@ def test_killed_run_on_ray_leaves_no_process(tmp_path, request, address):
         request.addfinalizer(lambda: shutil.rmtree(env["TMPDIR"], ignore_errors=True))
     pairs = pairs_file(tmp_path, 40)
     with fault_server("--latency", "0.5") as port:
-        with Leader(["run", "bayling-zh-en", "-o", str(tmp_path / "out"), "--set", f"source.path={pairs}",
-                     "--set", f"teacher.base_url=http://127.0.0.1:{port}/v1", "--set", "teacher.model=m",
-                     "--set", f"teacher.api_key_env={KEY_VAR}", "--set", "teacher.max_concurrency=2",
-                     "--set", "filters=[]", "--set", "dedupe=false", "--set", "executor.tasks=2",
-                     "--set", "executor.workers=2", "--set", "executor.kind=ray",
-                     "--set", f"executor.ray.address={address}"], tmp_path, env=env, key=False) as leader:
+        with Leader(run_args(tmp_path / "out", pairs, port, "executor.workers=2", "executor.kind=ray",
+                             f"executor.ray.address={address}"), tmp_path, env=env, key=False) as leader:
             leader.wait_until(lambda _: served(port) >= 2, "asking the teacher", timeout=300)
             leader.kill_and_check_nothing_survives()
             asked = served(port)

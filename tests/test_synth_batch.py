@@ -23,7 +23,8 @@ from redraft.synth.config import TeacherConfig
 from redraft.synth.errors import BatchesPending
 
 from test_judge import DIALOGUES, old_output
-from test_synth_faults import KEY_VAR, SECRET, assert_key_not_on_disk, fault_server, read_rows, server_stats
+from test_synth_faults import (KEY_VAR, SECRET, assert_key_not_on_disk, fault_server, read_rows, reference_run,
+                               server_stats)
 
 SERVER = Path(__file__).with_name("batch_server.py")
 N_PAIRS = 40
@@ -75,15 +76,8 @@ def recorded(out: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory, pairs_file):
     """The reference: direct calls to the same server's /v1/chat/completions."""
-    out = tmp_path_factory.mktemp("direct") / "out"
-    with batch_server() as port:
-        os.environ[KEY_VAR] = SECRET
-        try:
-            run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out))
-        finally:
-            del os.environ[KEY_VAR]
-        stats = server_stats(port)
-    return out, stats
+    return reference_run(batch_server(), tmp_path_factory.mktemp("direct") / "out",
+                         lambda port: overrides(port, pairs_file))
 
 
 def test_batch_rows_equal_direct_rows(tmp_path, pairs_file, direct, monkeypatch, capfd):

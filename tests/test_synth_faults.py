@@ -81,15 +81,20 @@ def assert_key_not_on_disk(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory, pairs_file):
     """The reference: a run against a well-behaved server."""
-    out = tmp_path_factory.mktemp("clean") / "out"
-    with fault_server("--faults", "0") as port:
+    return reference_run(fault_server("--faults", "0"), tmp_path_factory.mktemp("clean") / "out",
+                         lambda port: overrides(port, pairs_file))
+
+
+def reference_run(server, out: Path, sets) -> tuple[Path, dict]:
+    """A run into `out` against `server` (a `fault_server(...)`) with the key set and `sets(port)` as overrides: `out`
+    and the server's stats."""
+    with server as port:
         os.environ[KEY_VAR] = SECRET
         try:
-            run_recipe("bayling-zh-en", overrides(port, pairs_file), output=str(out))
+            run_recipe("bayling-zh-en", sets(port), output=str(out))
         finally:
             del os.environ[KEY_VAR]
-        stats = server_stats(port)
-    return out, stats
+        return out, server_stats(port)
 
 
 def test_faults_are_retried_and_rows_equal_a_clean_run(tmp_path, pairs_file, clean_run):
