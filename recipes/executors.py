@@ -111,23 +111,28 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
 # ── local ───────────────────────────────────────────────────────────────────────────────────────────────
 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
-    from redraft.recipes.local_executor import LocalExecutor
+    from redraft.recipes.local_executor import LocalExecutor, WorkerPool
 
-    for stage in stages:
-        try:
-            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                          logging_dir=str(logs_dir(work, stage))).run()
-        except UsageError:  # bad input found by a task: exit 2 as before any task
-            raise
-        except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
-            _each_task_once(stage, work)
-            raise
-        except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
-            missing = incomplete(work, stage)
-            if missing:
-                e.add_note(str(StageFailed(stage.name, missing, [_task_log(work, stage, r) for r in missing])))
-            raise
-        _check(work, stage)
+    with WorkerPool(min(cfg.workers, max(stage.tasks for stage in stages))) as pool:
+        for stage in stages:
+            _run_local_stage(LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                                           logging_dir=str(logs_dir(work, stage)), pool=pool), stage, work)
+
+
+def _run_local_stage(executor, stage: Stage, work: Path) -> None:
+    try:
+        executor.run()
+    except UsageError:  # bad input found by a task: exit 2 as before any task
+        raise
+    except BatchesPending:  # `--wait false`: a task submitted its batches; so must every other before the exit
+        _each_task_once(stage, work)
+        raise
+    except Exception as e:  # a task raised: its own error, and the ranks it left undone with their logs
+        missing = incomplete(work, stage)
+        if missing:
+            e.add_note(str(StageFailed(stage.name, missing, [_task_log(work, stage, r) for r in missing])))
+        raise
+    _check(work, stage)
 
 
 def _each_task_once(stage: Stage, work: Path) -> None:
