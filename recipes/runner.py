@@ -64,7 +64,7 @@ class Work:
         """Claim OUT (completing a publish a kill interrupted); `fresh`: forget the caches and earlier work."""
         claim_output_dir(self.out)
         if fresh:
-            from redraft.synth.batch import forget_batches
+            from redraft.synth.batch_records import forget_batches
 
             forget_batches(self.state)
             clear_state(self.out)
@@ -177,7 +177,7 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     `wait=False` (`--wait false`): with `teacher.batch`, raise BatchesPending once every task's batches are
     submitted, instead of waiting on them; the same call later collects them."""
     from redraft.filters.judge import JudgeDialogues, resolve_judge
-    from redraft.synth.batch import describe, recorded_batches
+    from redraft.synth.batch_records import describe, recorded_batches
     from redraft.synth.dialogue import SynthesizeDialogues
 
     r = prepare_recipe(recipe, overrides, output, limit)

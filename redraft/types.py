@@ -2,8 +2,8 @@
 
 Inside a datatrove pipeline every item is a `datatrove.data.Document`: `text` holds the source sentence, `id` the
 stable item id, and `metadata` every other row field. `pair_to_document` / `document_to_row` convert both ways,
-`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns), and `kept_row`,
-`staged_row`, `rejected_row` are the rows the stage writers store.
+`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns), and
+`document_columns` is what the stage writers store.
 """
 
 from __future__ import annotations
@@ -130,22 +130,27 @@ def document_to_row(doc: Document) -> dict:
     return row
 
 
-# The rows datatrove's writers store (redraft/writers.py): each an adapter, called as a method of its writer.
-def kept_row(writer, doc: Document) -> dict:
-    return document_to_row(doc)
-
-
-def staged_row(writer, doc: Document) -> dict:
-    """A row handed to the next stage: with the item's input position (`staged_schema`)."""
-    return document_to_row(doc) | {POSITION: doc.metadata[POSITION]}
-
-
-def rejected_row(writer, doc: Document) -> dict:
-    """A dropped or failed item's row: with its `status` and `reason` (`rejected_schema`, set by `reject` or by a
-    datatrove filter's `filter_reason`)."""
-    return document_to_row(doc) | {"status": doc.metadata.get("status", "dropped"),
-                                   "reason": doc.metadata.get("reason") or doc.metadata.get("filter_reason")
-                                   or "unspecified"}
+def document_columns(docs: list[Document], names: list[str]) -> dict[str, list]:
+    """The columns `names` of a batch of documents, what the stage writers store (redraft/writers.py): each
+    document's `document_to_row`, column by column, plus the stage columns: the input position (`staged_schema`), a
+    rejected item's `status` and `reason` (`rejected_schema`, set by `reject` or a datatrove filter's
+    `filter_reason`). A column the document lacks is null."""
+    columns = {}
+    for name in names:
+        if name == "id":
+            columns[name] = [d.id for d in docs]
+        elif name == "source_text":
+            columns[name] = [d.text for d in docs]
+        elif name == POSITION:
+            columns[name] = [d.metadata[POSITION] for d in docs]
+        elif name == "status":
+            columns[name] = [d.metadata.get("status", "dropped") for d in docs]
+        elif name == "reason":
+            columns[name] = [d.metadata.get("reason") or d.metadata.get("filter_reason") or "unspecified"
+                             for d in docs]
+        else:
+            columns[name] = [d.metadata.get(name) for d in docs]
+    return columns
 
 
 def row_to_document(row: dict) -> Document:

@@ -16,28 +16,31 @@ from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
 from redraft.storage import location
-from redraft.types import kept_row, rejected_row, rejected_schema, staged_row, staged_schema
+from redraft.types import document_columns, rejected_schema, staged_schema
 
 
 class BatchParquetWriter(ParquetWriter):
-    """datatrove's ParquetWriter with its per-document work done once per batch of `batch_size` rows: the file name
+    """datatrove's ParquetWriter with its per-document work done once per batch of `batch_size` rows: the row
+    columns (`document_columns`, named by the schema, in place of datatrove's per-document adapter), the file name
     (only `${rank}` in it), the size check against `max_file_size` (fsspec's `tell()`), the statistics and the
-    timing. A document costs its adapter call and an append. The files are the same: one row group per batch,
-    rotated to `NNN_` names at the same size. Per-document length statistics (`doc_len`) are not kept."""
+    timing. A document costs an append; its row is taken when its batch is written, so a document must not change
+    after `write` (every writer here is its pipeline's last step, or is handed documents no step reads again). The
+    files are the same: one row group per batch, rotated to `NNN_` names at the same size. Per-document length
+    statistics (`doc_len`) are not kept."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._rows: dict[int, list[dict]] = {}
+        self._docs: dict[int, list[Document]] = {}
 
     def write(self, document: Document, rank: int = 0, **kwargs) -> None:
-        rows = self._rows.setdefault(rank, [])
-        rows.append(self.adapter(document))
-        if len(rows) >= self.batch_size:
+        docs = self._docs.setdefault(rank, [])
+        docs.append(document)
+        if len(docs) >= self.batch_size:
             self._flush(rank)
 
     def _flush(self, rank: int) -> None:
-        rows = self._rows.pop(rank, None)
-        if not rows:
+        docs = self._docs.pop(rank, None)
+        if not docs:
             return
         name = filename = self.output_filename.substitute(rank=str(rank).zfill(5))
         if self.max_file_size > 0:
@@ -52,11 +55,12 @@ class BatchParquetWriter(ParquetWriter):
                 self._get_output_file_with_retry(filename), schema=self.schema, compression=self.compression,
                 use_content_defined_chunking=self.use_content_defined_chunking,
                 write_page_index=self.write_page_index)
-        self._writers[filename].write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema))
-        self.stat_update(StatHints.total, value=len(rows))
+        columns = document_columns(docs, self.schema.names)
+        self._writers[filename].write_batch(pa.RecordBatch.from_pydict(columns, schema=self.schema))
+        self.stat_update(StatHints.total, value=len(docs))
 
     def close(self) -> None:
-        for rank in list(self._rows):
+        for rank in list(self._docs):
             self._flush(rank)
         super().close()
 
@@ -71,7 +75,7 @@ class BatchParquetWriter(ParquetWriter):
 
 def rows_writer(folder: Path, schema: pa.Schema, max_file_mb: int = 512) -> ParquetWriter:
     """The kept rows, the future `data/` shards."""
-    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=kept_row, schema=schema,
+    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet", schema=schema,
                               max_file_size=max_file_mb * 2**20, batch_size=500)
 
 
@@ -79,14 +83,14 @@ def stage_writer(folder: Path, schema: pa.Schema) -> ParquetWriter:
     """Rows handed from one stage to the next (read back by `readers.StageReader`): one `RANK.parquet` per task
     (rewritten whole when a task re-runs), with each item's input position. Never published: written plainly, without
     the Hub's content-defined chunking and page index."""
-    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet", adapter=staged_row,
+    return BatchParquetWriter(str(folder), output_filename="${rank}.parquet",
                               schema=staged_schema(schema), batch_size=500, max_file_size=-1,
                               use_content_defined_chunking=False, write_page_index=False)
 
 
 def rejected_writer(folder: Path, name: str, schema: pa.Schema) -> ParquetWriter:
     """A step's dropped or failed items, with `status` and `reason`, the future `rejected/` shards."""
-    return BatchParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet", adapter=rejected_row,
+    return BatchParquetWriter(str(folder), output_filename=f"{name}-${{rank}}.parquet",
                               schema=rejected_schema(schema), batch_size=500)
 
 

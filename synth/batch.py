@@ -16,7 +16,7 @@ in flight asked once. A cache miss is queued for the next round of the worker's 
 - a line in the error file, or one an `expired`, `failed` or `cancelled` batch left unanswered, is asked again in the
   next round, up to the teacher's `max_retries` times, then fails its documents with the reason (as direct calls do).
 
-Records (`STATE/batches/STEP-RANK.json`, replaced atomically): every uploaded file before its batch is created, then
+Records (synth/batch_records.py: `STATE/batches/STEP-RANK.json`, replaced atomically): every uploaded file before its batch is created, then
 the batch id, with the custom_ids each holds. A killed run leaves its batches running; run again, a document whose
 request is in a recorded batch waits on that batch (its status retrieved, its output collected) rather than
 submitting the line again, and an upload recorded without a batch id is looked up in `batches.list`. With `wait`
@@ -39,14 +39,13 @@ from pathlib import Path
 import openai
 from datatrove.utils.logging import logger
 
-from redraft.storage import location
+from redraft.synth.batch_records import BatchRecords, recorded_batches
 from redraft.synth.cache import cache_key
 from redraft.synth.calls import call_cost
 from redraft.synth.errors import BatchesPending, BudgetExhausted, TeacherError, TeacherUnavailable
 from redraft.synth.openai_teacher import completion_from, encode_body, resolve_api_key
 from redraft.synth.teacher import Completion
 
-BATCH_FOLDER = "batches"  # in the run's state folder: each task's records of the batches it has not collected
 ENDPOINT = "/v1/chat/completions"
 TERMINAL = ("completed", "expired", "failed", "cancelled")
 ACTIVE = ("validating", "in_progress", "finalizing")  # also `cancelling`
@@ -124,34 +123,6 @@ class BatchCalls:
             self.cache.put(key, completion, position)  # at this item's position too, for re-runs split otherwise
         self.budget.charge(self.role, self.config, completion, cached=not first, batch=True)
         return completion
-
-
-class BatchRecords:
-    """The batches one task submitted and has not collected: a JSON file replaced atomically on every change."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.entries: list[dict] = json.loads(path.read_text())["batches"] if path.exists() else []
-
-    def add(self, entry: dict) -> None:
-        self.entries.append(entry)
-        self.save()
-
-    def remove(self, entry: dict) -> None:
-        self.entries = [e for e in self.entries if e is not entry]
-        self.save()
-
-    def save(self) -> None:
-        if not self.entries:
-            self.path.unlink(missing_ok=True)
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump({"batches": self.entries}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
 
 
 class BatchRounds:
@@ -575,18 +546,6 @@ class RoundProgress:
 
 # --- what the runner and the CLI ask about ---------------------------------------------------------------------------
 
-def recorded_batches(state_dir: str | os.PathLike) -> list[dict]:
-    """Every batch a run in this state folder submitted and has not collected."""
-    folder = location(state_dir) / BATCH_FOLDER
-    return [e for f in sorted(folder.glob("*.json")) for e in json.loads(f.read_text())["batches"]]
-
-
-def describe(entries: list[dict]) -> str:
-    ids = [e["id"] or e["file"] for e in entries]
-    return (f"{len(entries)} batch(es) holding {sum(len(e['custom_ids']) for e in entries):,} requests "
-            f"({', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''})")
-
-
 def cancel_batches(state_dir: str | os.PathLike) -> list[str]:
     """Asks the Batch API to cancel every recorded batch; one line per batch says how it went. The records stay: a
     re-run collects what the cancelled batches answered and asks the rest again."""
@@ -607,13 +566,3 @@ def cancel_batches(state_dir: str | os.PathLike) -> list[str]:
         finally:
             client.close()
     return said
-
-
-def forget_batches(state_dir: str | os.PathLike) -> None:
-    """`--fresh` is about to delete the records: say which batches it forgets."""
-    entries = recorded_batches(state_dir)
-    if entries:
-        ids = [e["id"] or e["file"] for e in entries]
-        print(f"--fresh forgets {len(entries)} batch(es) a run here left at the Batch API, which may still run and be "
-              f"billed: {', '.join(ids)}. `redraft run RECIPE --cancel-batches` cancels recorded batches (run it "
-              "before --fresh); these you can cancel in the provider's dashboard", file=sys.stderr)

@@ -40,7 +40,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from redraft.synth.batch import BATCH_FOLDER, BatchCalls, BatchRounds
+from redraft.synth.batch import BatchCalls, BatchRounds
+from redraft.synth.batch_records import BATCH_FOLDER
 from redraft.storage import location
 from redraft.synth.cache import ResponseCache
 from redraft.synth.calls import Budget, TeacherCalls
