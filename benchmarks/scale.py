@@ -53,7 +53,10 @@ from measure import load_1m, machine, ratio, repeat
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wmt22"
 MODES = {"local_1": ("local", 1, 1), "local_2": ("local", 2, 2), "ray_2": ("ray", 2, 2), "slurm_2": ("slurm", 2, 2)}
 # each check's own work, by command: what is not in these is the pipeline's overhead (module, owner, attribute)
-CHECKS = {"filter": [("redraft.filters.pair_filters", "PairFilters", "reasons")],
+CHECKS = {"filter": [("redraft.filters.pair_filters", "PairFilters", "reasons"),
+                     # the language check's models: loaded once, by whichever asks first (the first rows' check)
+                     ("redraft.filters.langid", None, "_fasttext_model"),
+                     ("redraft.filters.langid", None, "_langdetect")],
           "dedupe": [("redraft.filters.minhash", "MinHasher", "signatures"),
                      ("redraft.filters.minhash", "MinHashLSH", "band_keys"),
                      ("redraft.filters.minhash", "MinHashLSH", "pack"),

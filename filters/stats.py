@@ -95,10 +95,8 @@ def summary_of(rows: pl.LazyFrame) -> dict:
 def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
     """PNG plots into out_dir: funnel, lengths, languages and (dialogues) revision kinds. `rows`: a folder, files,
     or a polars (lazy) frame of kept rows. Returns the written paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.figure import Figure  # not pyplot: no global figure state, no backend switched for the caller
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -109,41 +107,44 @@ def write_plots(out_dir: Path, stats: dict, rows) -> list[Path]:
     summary = stats.get("summary") or summary_of(rows)
     written = []
 
-    def save(fig, name):
+    def axes(height: float):
+        return Figure(figsize=(7, height)).subplots()
+
+    def save(ax, name):
         path = out_dir / f"{name}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=100)
         written.append(path)
 
     stages = [("input", stats["input"])] + [(f"{s}: {r}", n) for s in ("dropped", "failed")
                                              for r, n in sorted(stats.get(s, {}).items(), key=lambda x: -x[1])]
     stages.append(("kept", stats["kept"]))
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(stages) + 1.2))
+    ax = axes(0.35 * len(stages) + 1.2)
     ax.barh([s for s, _ in stages][::-1], [n for _, n in stages][::-1], color="tab:blue")
     ax.set_xlabel("items")
     ax.set_title("funnel")
-    save(fig, "funnel")
+    save(ax, "funnel")
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax = axes(3.5)
     for col in ("source_text", "reference_text"):
         if col in cols:
             lens = rows.select(pl.col(col).str.len_chars()).collect().to_series().to_numpy()
             if len(lens):
-                ax.hist(lens, bins=50, alpha=0.6, label=col)
+                counts, edges = np.histogram(lens, bins=50)
+                ax.stairs(counts, edges, fill=True, alpha=0.6, label=col)  # one artist, not 50 bars
     ax.set_xlabel("characters")
     if ax.get_legend_handles_labels()[0]:  # no rows, no histogram: matplotlib warns about an empty legend
         ax.legend()
     ax.set_title("lengths")
-    save(fig, "lengths")
+    save(ax, "lengths")
 
     for key, title in (("languages", "languages"), ("revision_kinds", "revision kinds")):
         counts = summary.get(key) or {}
         if counts:
-            fig, ax = plt.subplots(figsize=(7, 0.3 * len(counts) + 1.2))
+            ax = axes(0.3 * len(counts) + 1.2)
             ax.barh(list(counts)[::-1], list(counts.values())[::-1], color="tab:green")
             ax.set_title(title)
-            save(fig, key)
+            save(ax, key)
     return written
 
 
