@@ -6,6 +6,7 @@ import pytest
 from redraft.filters.config import DedupeConfig
 from redraft.filters.dedupe import content_hashes, dedupe_documents, dedupe_stages, resolve
 from redraft.filters.minhash import MinHashLSH, near_dedupe_text
+from redraft.filters.registry import build_filters
 
 from filters_defects import doc
 from filters_dialogues import FIRST, dialogue
@@ -195,6 +196,23 @@ def test_plain_dedupe_reads_the_input_twice_instead_of_a_copy_with_the_same_resu
     assert got["stats"]["input"] == 400 and got["stats"]["dropped"]["duplicate"] >= 40, got["stats"]
     assert got["stats"]["dropped"]["near_duplicate"] >= 15, got["stats"]
 
+
+
+def test_a_hub_dataset_is_still_copied_once_and_filtered_input_always(tmp_path, pairs_tsv):
+    """Streamed twice a Hub dataset would cost twice, and its changes go unseen; filtered rows must be staged."""
+    from redraft.readers import ItemReader
+    from redraft.recipes.runner import Work, stages
+
+    def names(reader, steps, dedupe=True) -> list[str]:
+        return [s.name for s in stages(reader, steps, "pair", dedupe, Work(tmp_path / "out", "key"), 2, "read")]
+
+    hub = ItemReader("someone/pairs", format="hf", src_lang="de", tgt_lang="en")
+    tsv = ItemReader(str(pairs_tsv), src_lang="de", tgt_lang="en")
+    copied = ["read", "dedupe-signatures", "dedupe-buckets", "dedupe-filter"]
+    assert names(hub, []) == copied
+    assert names(tsv, []) == copied[1:]
+    assert names(tsv, build_filters("default", "de", "en", "pair")) == copied
+    assert names(tsv, [], dedupe=False) == ["read"]
 
 def test_an_input_changed_between_the_two_readings_fails_the_run_and_publishes_nothing(tmp_path, pairs_tsv,
                                                                                       monkeypatch):
