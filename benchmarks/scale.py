@@ -159,7 +159,8 @@ def command(args: list[str]) -> tuple[float, float]:
 
 
 def reader_reads(out: Path) -> list[dict]:
-    """Per task of the first stage: what its reader recorded in datatrove's stats (input_bytes, rchar)."""
+    """Per task of each stage that reads the input: what its reader recorded in datatrove's stats (input_bytes,
+    rchar). `redraft dedupe` reads it in two stages (signatures, then filter), each task its share each time."""
     reads = []
     for f in sorted(out.glob(".redraft/work-*/logs-*/stats/[0-9]*.json")):
         for step in json.loads(f.read_text()):

@@ -5,9 +5,10 @@ Both do the same four things, in this order:
    recipe's own fields are checked when it loads, recipes/schema.py), and cut the input into the tasks' shares from
    its metadata (`ItemReader.plan_shares`: each task reads only its share);
 2. lay the run out as a list of stages (`stages`): the first reads, counts and filters the input (and for `run`
-   synthesises the dialogues and asks the LLM judge); dedupe, when on, adds three more (filters/dedupe.py). `run`
-   starts with a check stage (`check_stage`): each task parses its share and counts it, so a bad line stops the run
-   (exit 2) before any teacher call, and the counts give the progress lines their totals;
+   synthesises the dialogues and asks the LLM judge); dedupe, when on, adds three more (filters/dedupe.py), or
+   with nothing to filter (`redraft dedupe`) takes the first's place and reads the input itself. `run` starts with a
+   check stage (`check_stage`): each task parses its share and counts it, so a bad line stops the run (exit 2)
+   before any teacher call, and the counts give the progress lines their totals;
 3. run the stages on the recipe's executor (recipes/executors.py: local, Ray or Slurm), each as `executor.tasks`
    tasks, in the run's work folder `OUT/.redraft/work-KEY/` (`Work`);
 4. publish (recipes/publish.py): the funnel, then the output folder's files, moved into OUT.
@@ -78,15 +79,25 @@ class Work:
                 remove(old)
 
 
-def stages(first: list, kind: ItemKind, dedupe, work: Work, tasks: int, name: str) -> list[Stage]:
-    """The run, stage by stage. `first`: the steps that read, count and filter the input (`run`: and synthesise,
-    judge); without dedupe, that stage writes the kept rows itself."""
+def stages(reader: ItemReader, steps: list, kind: ItemKind, dedupe, work: Work, tasks: int,
+           name: str) -> list[Stage]:
+    """The run, stage by stage. The first stage reads the input with `reader`, counts it and runs `steps` (the
+    filters; `run`: and synthesis, the judge); without dedupe, it writes the kept rows itself. With dedupe, it hands
+    its rows to the three dedupe stages in `rows/`; with no `steps` there is nothing to hand on, and the first and
+    last dedupe stages read the input themselves instead of a copy: the reader gives every item the position a
+    copied row would carry, and a file that changes between the two readings fails the run (`readers.unchanged`).
+    A Hub dataset is still copied: streamed twice it would cost twice, and its files' changes are not seen."""
+    first = [reader, CountItems(work.counts), *steps]
     kept = rows_writer(work.staging / "data", SCHEMA[kind])
     dedupe_steps = dedupe_stages(dedupe, str(work.folder / "dedupe"))
     if dedupe_steps is None:
         return [Stage(name, [*first, kept], tasks)]
     signatures, buckets, drop = dedupe_steps
     drop.exclusion_writer = rejected_writer(work.rejected, "z00-dedupe", SCHEMA[kind])
+    if not steps and reader.format != "hf":
+        return [Stage("dedupe-signatures", [*first, *signatures], tasks),
+                Stage("dedupe-buckets", buckets, tasks),
+                Stage("dedupe-filter", [reader, drop, kept], tasks)]
     rows = work.folder / "rows"
     return [Stage(name, [*first, stage_writer(rows, SCHEMA[kind])], tasks),
             Stage("dedupe-signatures", [StageReader(str(rows)), *signatures], tasks),
@@ -195,14 +206,13 @@ def run_recipe(recipe: str, overrides: list[str] = (), output: str | None = None
     reader.plan_shares(r.executor.tasks, cache=work.folder)
     checked = reader.format != "hf"
     judged = [JudgeDialogues(judge, str(work.state), workers=r.executor.workers, wait=wait)] if judge else []
-    first = [reader, CountItems(work.counts),
-             *_with_rejects(pair_filters, work.rejected, "a", "pair"),
+    steps = [*_with_rejects(pair_filters, work.rejected, "a", "pair"),
              SynthesizeDialogues(r, str(work.state), rejected_writer(work.rejected, "synth", PAIR_SCHEMA),
                                  TaskCounts(work.checked) if checked else None, wait),
              *_with_rejects(dialogue_filters + judged, work.rejected, "b", "dialogue")]
     keys = [t.api_key_env for t in (r.teacher, r.user_teacher, judge and judge.teacher) if t and t.api_key_env]
     run = [check_stage(reader, work, r.executor.tasks)] if checked else []
-    run += stages(first, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
+    run += stages(reader, steps, "dialogue", r.dedupe, work, r.executor.tasks, "synthesize")
     try:
         stats, staging = _run_and_count(run, "dialogue", work, r.executor, keys)
     except Exception as e:
@@ -261,9 +271,10 @@ def curate(input_path: str, out: str, *, filters="default", dedupe=False, langs:
     work = Work(out_dir, _work_key(description + executor.model_dump_json(), [rows])).start(fresh)
     reader.plan_shares(executor.tasks)  # no check stage: nothing is paid, and a bad line in a task fails the run
     judged = [JudgeDialogues(judge, str(work.state), workers=executor.workers)] if judge else []
-    first = [reader, CountItems(work.counts), *_with_rejects(steps + judged, work.rejected, "a", kind)]
+    steps = _with_rejects(steps + judged, work.rejected, "a", kind)
     keys = [judge.teacher.api_key_env] if judge and judge.teacher.api_key_env else []
-    run = stages(first, kind, dedupe, work, executor.tasks, "filter" if record["command"] == "filter" else "read")
+    name = "filter" if record["command"] == "filter" else "read"
+    run = stages(reader, steps, kind, dedupe, work, executor.tasks, name)
     stats, staging = _run_and_count(run, kind, work, executor, keys)
     publish_dataset(staging, out_dir, stats, title=title or out_dir.name, kind=kind,
                     languages=[lang for lang in (src_lang, tgt_lang) if lang], record=description)

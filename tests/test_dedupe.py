@@ -6,6 +6,7 @@ import pytest
 from redraft.filters.config import DedupeConfig
 from redraft.filters.dedupe import content_hashes, dedupe_documents, dedupe_stages, resolve
 from redraft.filters.minhash import MinHashLSH, near_dedupe_text
+from redraft.filters.registry import build_filters
 
 from filters_defects import doc
 from filters_dialogues import FIRST, dialogue
@@ -148,3 +149,94 @@ def test_positions_need_not_be_dense_and_tasks_may_have_no_input(tmp_path, noisy
             verdicts = drop.filter_batch(shard) if shard else []
             got |= {d.id: "kept" if r is True else r[1] for d, r in zip(shard, verdicts)}
         assert got == expected, tasks
+
+
+# ── `redraft dedupe`: the stages read the input themselves ─────────────────────────────────────────────────────
+
+
+def published(out) -> dict:
+    """What a dedupe run publishes: the kept rows in order, the funnel, the rejected rows with their reasons."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    rejected = sorted((r for f in (out / "rejected").glob("*.parquet") for r in pq.read_table(f).to_pylist()),
+                      key=lambda r: json.dumps(r, sort_keys=True))  # an exact duplicate has its first's id
+    return {"rows": rows, "stats": json.loads((out / "stats.json").read_text()), "rejected": rejected}
+
+
+@pytest.fixture
+def pairs_tsv(tmp_path, noisy_docs):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{t} satz\t{t} sentence\n" for t in noisy_docs), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("tasks", [1, 8])
+def test_plain_dedupe_reads_the_input_twice_instead_of_a_copy_with_the_same_results(tmp_path, pairs_tsv, tasks):
+    """Nothing filters before dedupe: no stage copies the input into `rows/`, and the rows, funnel and rejected rows
+    are those of the copying layout (a filter that keeps everything before dedupe)."""
+    from redraft.filters.config import FilterSpec
+    from redraft.recipes.runner import curate
+    from redraft.recipes.schema import ExecutorConfig
+
+    executor = ExecutorConfig(tasks=tasks, workers=1)
+    cfg = DedupeConfig(exact=True, near=True)
+    direct = curate(str(pairs_tsv), str(tmp_path / "direct"), filters=[], dedupe=cfg, langs="de-en",
+                    executor=executor)
+    copied = curate(str(pairs_tsv), str(tmp_path / "copied"), filters=[FilterSpec(name="empty")], dedupe=cfg,
+                    langs="de-en", executor=executor)
+    work = {name: next((tmp_path / name).glob(".redraft/work-*")) for name in ("direct", "copied")}
+    assert not (work["direct"] / "rows").exists() and (work["copied"] / "rows").is_dir()
+    assert sorted(p.name for p in work["direct"].glob("logs-*")) == [
+        "logs-dedupe-buckets", "logs-dedupe-filter", "logs-dedupe-signatures"]
+    got, expected = published(direct), published(copied)
+    assert got == expected
+    assert got["stats"]["input"] == 400 and got["stats"]["dropped"]["duplicate"] >= 40, got["stats"]
+    assert got["stats"]["dropped"]["near_duplicate"] >= 15, got["stats"]
+
+
+
+def test_a_hub_dataset_is_still_copied_once_and_filtered_input_always(tmp_path, pairs_tsv):
+    """Streamed twice a Hub dataset would cost twice, and its changes go unseen; filtered rows must be staged."""
+    from redraft.readers import ItemReader
+    from redraft.recipes.runner import Work, stages
+
+    def names(reader, steps, dedupe=True) -> list[str]:
+        return [s.name for s in stages(reader, steps, "pair", dedupe, Work(tmp_path / "out", "key"), 2, "read")]
+
+    hub = ItemReader("someone/pairs", format="hf", src_lang="de", tgt_lang="en")
+    tsv = ItemReader(str(pairs_tsv), src_lang="de", tgt_lang="en")
+    copied = ["read", "dedupe-signatures", "dedupe-buckets", "dedupe-filter"]
+    assert names(hub, []) == copied
+    assert names(tsv, []) == copied[1:]
+    assert names(tsv, build_filters("default", "de", "en", "pair")) == copied
+    assert names(tsv, [], dedupe=False) == ["read"]
+
+def test_an_input_changed_between_the_two_readings_fails_the_run_and_publishes_nothing(tmp_path, pairs_tsv,
+                                                                                      monkeypatch):
+    """A line added at the start between `dedupe-signatures` and `dedupe-filter` would shift every position the
+    marks name: the second reading stops instead, and a re-run dedupes the new input."""
+    from redraft.filters.dedupe import DedupeBuckets
+    from redraft.readers import InputChanged
+    from redraft.recipes.runner import curate
+    from redraft.recipes.schema import ExecutorConfig
+
+    bucket_run = DedupeBuckets.run
+
+    def then_change_the_input(self, *args, **kwargs):
+        yield from bucket_run(self, *args, **kwargs)
+        if not pairs_tsv.read_text(encoding="utf-8").startswith("Neu"):
+            pairs_tsv.write_text("Neu satz\tNew sentence\n" + pairs_tsv.read_text(encoding="utf-8"), encoding="utf-8")
+
+    monkeypatch.setattr(DedupeBuckets, "run", then_change_the_input)
+    out = tmp_path / "out"
+    with pytest.raises(InputChanged, match="changed since the run started"):
+        curate(str(pairs_tsv), str(out), filters=[], dedupe=True, langs="de-en",
+               executor=ExecutorConfig(tasks=2, workers=1))
+    assert not (out / "data").exists() and not (out / "stats.json").exists()
+    monkeypatch.setattr(DedupeBuckets, "run", bucket_run)
+    curate(str(pairs_tsv), str(out), filters=[], dedupe=True, langs="de-en")
+    curate(str(pairs_tsv), str(tmp_path / "fresh"), filters=[], dedupe=True, langs="de-en")
+    assert published(out) == published(tmp_path / "fresh") and published(out)["stats"]["input"] == 401
