@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import sys
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice, repeat
@@ -226,10 +227,9 @@ def _lines(path: Path, piece: Piece, meter: ReadMeter) -> Iterator[tuple[int, st
         for offset, block in _line_blocks(f, piece.start, piece.end):
             body = block[:-1] if block.endswith(b"\n") else block
             starts = [offset, *(offset + 1 + np.flatnonzero(np.frombuffer(body, np.uint8) == 10)).tolist()]
-            for start, text in zip(starts, _block_texts(path, body, starts)):
-                if piece.end is not None and start >= piece.end:
-                    return
-                yield start, text
+            if piece.end is not None:  # the last run may go past the range
+                starts = starts[:bisect_left(starts, piece.end)]
+            yield from zip(starts, _block_texts(path, body, starts))
 
 
 def _line_blocks(f, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
