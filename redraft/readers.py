@@ -263,7 +263,8 @@ def _block_texts(path: Path, body: bytes, starts: list[int]) -> list[str] | Iter
     try:
         texts = body.decode("utf-8").split("\n")
     except UnicodeDecodeError:
-        return (_decoded(raw, path, LinePlace(path, start), start == 0) for start, raw in zip(starts, body.split(b"\n")))
+        lines = zip(starts, body.split(b"\n"))
+        return (_decoded(raw, path, LinePlace(path, start), start == 0) for start, raw in lines)
     if b"\r" in body:
         texts = [t.rstrip("\r") for t in texts]
     if starts[0] == 0:
@@ -549,8 +550,9 @@ class ItemReader(PipelineStep):
     def _pair_columns(self, names: list[str]) -> list[str | None] | None:
         """The columns of a parquet file of pairs, decided once from its column names: source, target, then
         src_lang, tgt_lang and id (None where absent). None for any other layout (a chat format; no source/target
-        columns), read row by row."""
-        if self.chat_format != "auto" or self.messages_column or candidates(dict.fromkeys(names)):
+        columns; a column name twice), read row by row."""
+        if (self.chat_format != "auto" or self.messages_column or candidates(dict.fromkeys(names))
+                or len(set(names)) < len(names)):
             return None
         pair = _pick_columns(names, self.source_column, self.target_column)
         return [*pair, *(c if c in names else None for c in ("src_lang", "tgt_lang", "id"))] if pair else None

@@ -59,7 +59,7 @@ _ID_HASH = hashlib.blake2b(digest_size=8)  # copied for each id: half the cost o
 
 
 def item_id(src_lang: str, tgt_lang: str, source_text: str, reference_text: str) -> str:
-    """Stable across runs, files and worker counts: a hash of the pair's content (ids are published: never change it)."""
+    """Stable across runs, files and worker counts: a hash of the pair's content (ids are published: keep it so)."""
     key = "\x1f".join((src_lang, tgt_lang, source_text, reference_text))
     h = _ID_HASH.copy()
     h.update(key.encode("utf-8"))
