@@ -12,12 +12,14 @@ Every document carries its `POSITION`, its place in the input, rising in input o
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sys
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +27,14 @@ import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from redraft.chat_formats import as_messages_row
+from redraft.chat_formats import as_messages_row, candidates
 from redraft.errors import InputError, UsageError
 from redraft.hub import is_hub_id
 from redraft.json_array import is_json_array, json_array_rows
 from redraft.output import check_not_publishing
 from redraft.shares import FILE_BITS, Piece, Unit, assign, position
 from redraft.storage import location
-from redraft.types import (POSITION, ParallelPair, documents_from_columns, item_id, pair_to_document,
-                           row_to_document)
+from redraft.types import POSITION, documents_from_columns, pair_document, row_to_document
 
 FORMATS = ("tsv", "jsonl", "json", "parquet", "text", "hf")
 # column pairs tried, in order, when the configured ones are absent
@@ -179,8 +180,8 @@ def process_io() -> dict[str, int]:
 
 
 class LinePlace:
-    """The number of the line at byte `offset` of `path`, counted when first shown (an error message names it): a
-    task reading from the middle of a file does not know how many lines come before."""
+    """The number of the line at byte `offset` of `path` (a gzip file: of its text), counted when first shown (an error
+    message names it): a task reading from the middle of a file does not know how many lines come before."""
 
     __slots__ = ("path", "offset", "_number")
 
@@ -190,13 +191,17 @@ class LinePlace:
     def __str__(self) -> str:
         if self._number is None:
             newlines = 0
-            with self.path.open("rb") as f:
+            with self.path.open("rb") as raw, gzip.GzipFile(fileobj=raw) if _is_gzip(self.path) else raw as f:
                 left = self.offset
                 while left > 0 and (chunk := f.read(min(left, 1 << 24))):
                     newlines += chunk.count(b"\n")
                     left -= len(chunk)
             self._number = newlines + 1
         return str(self._number)
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
 
 
 def _decoded(raw: bytes, path: Path, place, first: bool) -> str:
@@ -208,29 +213,63 @@ def _decoded(raw: bytes, path: Path, place, first: bool) -> str:
     return line.lstrip("\ufeff") if first else line
 
 
-def _lines(path: Path, piece: Piece, meter: ReadMeter) -> Iterator[tuple[int, object, str]]:
-    """(byte offset, place, text) of each line of a UTF-8 text file that starts in `piece`'s byte range (a gzip file:
-    every line, offsets in the uncompressed text). Undecodable bytes stop with the line's place."""
-    import gzip
-
-    with meter.open(path) as f:
-        if path.name.lower().endswith(".gz"):
+def _lines(path: Path, piece: Piece, meter: ReadMeter) -> Iterator[tuple[int, str]]:
+    """(byte offset, text) of each line of a UTF-8 text file that starts in `piece`'s byte range (a gzip file: every
+    line, offsets in the uncompressed text). Undecodable bytes stop with the line's place (`LinePlace`)."""
+    if _is_gzip(path):
+        with meter.open(path) as f:
             offset = 0
-            for n, raw in enumerate(gzip.GzipFile(fileobj=f), 1):
-                yield offset, n, _decoded(raw, path, n, offset == 0)
+            for raw in gzip.GzipFile(fileobj=f):
+                yield offset, _decoded(raw, path, LinePlace(path, offset), offset == 0)
                 offset += len(raw)
-            return
-        offset, end = piece.start, piece.end
-        if offset:
-            f.seek(offset - 1)
-            offset += len(f.readline()) - 1  # the line holding byte start-1 belongs to the range before
-        while end is None or offset < end:
-            raw = f.readline()
-            if not raw:
+        return
+    with meter.open(path, buffered=False) as f:
+        for offset, block in _line_blocks(f, piece.start, piece.end):
+            body = block[:-1] if block.endswith(b"\n") else block
+            starts = [offset, *(offset + 1 + np.flatnonzero(np.frombuffer(body, np.uint8) == 10)).tolist()]
+            if piece.end is not None:  # the last run may go past the range
+                starts = starts[:bisect_left(starts, piece.end)]
+            yield from zip(starts, _block_texts(path, body, starts))
+
+
+def _line_blocks(f, start: int, end: int | None) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, bytes) of runs of whole lines of the raw file `f`, read BUFFER bytes at a time: from the first line
+    that starts at or after `start` (the line holding byte start-1 belongs to the range before) until a run reaches a
+    line starting at or after `end`. Each run ends with a newline, except at the end of a file without one; the last
+    run may hold lines starting past `end`."""
+    offset, rest = 0, b""  # rest: the bytes read from `offset` on, not handed out yet
+    if start:
+        f.seek(start - 1)
+        while (newline := rest.find(b"\n")) < 0:
+            if not (block := f.read(BUFFER)):
                 return
-            place = LinePlace(path, offset)
-            yield offset, place, _decoded(raw, path, place, offset == 0)
-            offset += len(raw)
+            rest += block
+        offset, rest = start + newline, rest[newline + 1:]
+    while end is None or offset < end:
+        if not (block := f.read(BUFFER)):
+            if rest:
+                yield offset, rest
+            return
+        rest += block
+        if cut := rest.rfind(b"\n") + 1:
+            yield offset, rest[:cut]
+            offset, rest = offset + cut, rest[cut:]
+
+
+def _block_texts(path: Path, body: bytes, starts: list[int]) -> list[str] | Iterator[str]:
+    """The lines of `body` (whole lines joined by newlines, starting at the byte offsets `starts`) as text, without a
+    byte-order mark at the start of the file or carriage returns at their ends: decoded at once, or line by line where
+    that fails, to name the first undecodable line."""
+    try:
+        texts = body.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = zip(starts, body.split(b"\n"))
+        return (_decoded(raw, path, LinePlace(path, start), start == 0) for start, raw in lines)
+    if b"\r" in body:
+        texts = [t.rstrip("\r") for t in texts]
+    if starts[0] == 0:
+        texts[0] = texts[0].lstrip("\ufeff")
+    return texts
 
 
 def line_marks(path: Path, every: int, limit: int | None = None) -> tuple[np.ndarray, int]:
@@ -464,20 +503,26 @@ class ItemReader(PipelineStep):
             with meter.open(f) as stream:
                 for n, (row, where) in enumerate(json_array_rows(f, stream)):
                     yield position(i, n), self._item(f, where, row)
-        else:
-            for offset, place, line in _lines(f, piece, meter):
+        elif self.format == "tsv":
+            for offset, line in _lines(f, piece, meter):
                 if line.strip():
-                    yield position(i, offset), (self._tsv_pair(f, place, line) if self.format == "tsv"
-                                                else self._item(f, place, json_object(line, f, place)))
+                    yield position(i, offset), self._tsv_pair(f, offset, line)
+        else:
+            for offset, line in _lines(f, piece, meter):
+                if line.strip():
+                    place = LinePlace(f, offset)
+                    yield position(i, offset), self._item(f, place, json_object(line, f, place))
 
-    def _tsv_pair(self, file: Path, place, line: str):
+    def _tsv_pair(self, file: Path, offset: int, line: str) -> Document:
         fields = line.split("\t")
         if len(fields) != 2:
-            raise InputError(str(file), place, f"expected 2 tab-separated fields (source, target), found {len(fields)}")
-        return self._pair(file, place, fields[0], fields[1])
+            raise InputError(str(file), LinePlace(file, offset),
+                             f"expected 2 tab-separated fields (source, target), found {len(fields)}")
+        return self._pair(file, None, fields[0], fields[1])  # strings: no error needs the line's place
 
     def _parquet_rows(self, i: int, f: Path, piece: Piece, meter: ReadMeter):
-        """Rows `piece.start` to `piece.end` of a parquet file: the row groups holding them, read through `meter`."""
+        """Rows `piece.start` to `piece.end` of a parquet file: the row groups holding them, read through `meter` in
+        batches; a file of pairs column by column, any other row by row."""
         with meter.open(f, buffered=False) as stream:
             pf = _parquet_file(f, stream)
             starts = np.concatenate(([0], np.cumsum([pf.metadata.row_group(g).num_rows
@@ -486,14 +531,38 @@ class ItemReader(PipelineStep):
             groups = [g for g in range(len(starts) - 1) if starts[g] < end and starts[g + 1] > piece.start]
             if not groups:
                 return
+            columns = self._pair_columns(pf.schema_arrow.names)
             row = int(starts[groups[0]])
-            for batch in pf.iter_batches(batch_size=10_000, row_groups=groups):
-                for values in batch.to_pylist():
-                    if row >= end:
-                        return
-                    if row >= piece.start:
-                        yield position(i, row), self._item(f, f"row {row + 1}", values)
-                    row += 1
+            for batch in pf.iter_batches(batch_size=10_000, row_groups=groups,
+                                         columns=[c for c in columns if c] if columns else None):
+                first, stop = max(piece.start, row), min(end, row + batch.num_rows)
+                if stop > first:
+                    batch = batch.slice(first - row, stop - first)
+                    if columns:
+                        yield from self._column_pairs(i, f, first, batch, columns)
+                    else:
+                        for n, values in enumerate(batch.to_pylist(), first):
+                            yield position(i, n), self._item(f, f"row {n + 1}", values)
+                row += batch.num_rows
+                if row >= end:
+                    return
+
+    def _pair_columns(self, names: list[str]) -> list[str | None] | None:
+        """The columns of a parquet file of pairs, decided once from its column names: source, target, then
+        src_lang, tgt_lang and id (None where absent). None for any other layout (a chat format; no source/target
+        columns; a column name twice), read row by row."""
+        if (self.chat_format != "auto" or self.messages_column or candidates(dict.fromkeys(names))
+                or len(set(names)) < len(names)):
+            return None
+        pair = _pick_columns(names, self.source_column, self.target_column)
+        return [*pair, *(c if c in names else None for c in ("src_lang", "tgt_lang", "id"))] if pair else None
+
+    def _column_pairs(self, i: int, f: Path, first: int, batch, columns: list[str | None]):
+        """(position, document) of a batch of pair rows (`first`: its first row in file `i`), read column by column:
+        the same documents and errors as `_item` row by row."""
+        values = [batch.column(c).to_pylist() if c else repeat(None) for c in columns]
+        for n, (src, tgt, src_lang, tgt_lang, pair_id) in enumerate(zip(*values), first):
+            yield position(i, n), self._pair(f, f"row {n + 1}", src, tgt, src_lang, tgt_lang, pair_id)
 
     def _text_pairs(self, piece: Piece, meter: ReadMeter):
         """(line number from 0, pair) of lines `piece.start` to `piece.end` of both files, reached from the mark
@@ -539,16 +608,16 @@ class ItemReader(PipelineStep):
 
     # ── rows to documents ──────────────────────────────────────────────────────────────────────────────────────
 
-    def _pair(self, file, line, src: str, tgt: str, row: dict | None = None):
-        row = row or {}
-        src_lang, tgt_lang = row.get("src_lang") or self.src_lang, row.get("tgt_lang") or self.tgt_lang
+    def _pair(self, file, line, src, tgt, src_lang=None, tgt_lang=None, pair_id=None) -> Document:
+        """A pair's document, checked: its languages the row's or else the reader's, its texts strings; its id the
+        row's when it has one, else the content hash. `line` names the row in an error."""
+        src_lang, tgt_lang = src_lang or self.src_lang, tgt_lang or self.tgt_lang
         if not src_lang or not tgt_lang:
             raise UsageError(f"{file}: the languages of the pairs are unknown; give them (--langs xx-yy, or "
                              "source.src_lang / source.tgt_lang in the recipe)")
         if not isinstance(src, str) or not isinstance(tgt, str):
             raise InputError(str(file), line, "source and target must be strings")
-        pair_id = str(row["id"]) if row.get("id") else item_id(src_lang, tgt_lang, src, tgt)
-        return pair_to_document(ParallelPair(pair_id, src_lang, tgt_lang, src, tgt))
+        return pair_document(src_lang, tgt_lang, src, tgt, str(pair_id) if pair_id else None)
 
     def _item(self, file, line, row: dict):
         row = as_messages_row(row, self.chat_format, self.messages_column, file, line)
@@ -558,7 +627,8 @@ class ItemReader(PipelineStep):
         if cols is None:
             raise InputError(str(file), line, f"no source/target columns (looked for {self.source_column!r}/"
                              f"{self.target_column!r} and {COLUMN_ALIASES}); found {sorted(row)}")
-        return self._pair(file, line, row[cols[0]], row[cols[1]], row)
+        return self._pair(file, line, row[cols[0]], row[cols[1]], row.get("src_lang"), row.get("tgt_lang"),
+                          row.get("id"))
 
     def _dialogue(self, file, line, row: dict):
         messages = row["messages"]

@@ -1,9 +1,9 @@
 """The shared types: a parallel pair, a dialogue turn, a dialogue, and how they travel through datatrove.
 
 Inside a datatrove pipeline every item is a `datatrove.data.Document`: `text` holds the source sentence, `id` the
-stable item id, and `metadata` every other row field. `pair_to_document` / `document_to_row` convert both ways,
-`PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC: output directory, row columns), and
-`document_columns` is what the stage writers store.
+stable item id, and `metadata` every other row field. `pair_document` builds a pair's Document (`pair_to_document`
+from a ParallelPair), `document_to_row` converts back, `PAIR_SCHEMA` / `DIALOGUE_SCHEMA` fix the parquet columns (SPEC:
+output directory, row columns), and `document_columns` is what the stage writers store.
 """
 
 from __future__ import annotations
@@ -55,10 +55,15 @@ class Dialogue:
     judge: dict | None = None
 
 
+_ID_HASH = hashlib.blake2b(digest_size=8)  # copied for each id: half the cost of making a new one
+
+
 def item_id(src_lang: str, tgt_lang: str, source_text: str, reference_text: str) -> str:
-    """Stable across runs, files and worker counts: a hash of the pair's content."""
+    """Stable across runs, files and worker counts: a hash of the pair's content (ids are published: keep it so)."""
     key = "\x1f".join((src_lang, tgt_lang, source_text, reference_text))
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+    h = _ID_HASH.copy()
+    h.update(key.encode("utf-8"))
+    return h.hexdigest()
 
 
 PAIR_COLUMNS = ["id", "src_lang", "tgt_lang", "source_text", "reference_text"]
@@ -97,9 +102,17 @@ def is_dialogue(doc: Document) -> bool:
     return "messages" in doc.metadata
 
 
+def pair_document(src_lang: str, tgt_lang: str, source_text: str, reference_text: str,
+                  pair_id: str | None = None) -> Document:
+    """A pair as a Document, its id `pair_id` or else the content hash (`item_id`): readers build pairs here."""
+    if pair_id is None:
+        pair_id = item_id(src_lang, tgt_lang, source_text, reference_text)
+    return Document(text=source_text, id=pair_id, metadata={
+        "src_lang": src_lang, "tgt_lang": tgt_lang, "reference_text": reference_text})
+
+
 def pair_to_document(pair: ParallelPair) -> Document:
-    return Document(text=pair.source_text, id=pair.id, metadata={
-        "src_lang": pair.src_lang, "tgt_lang": pair.tgt_lang, "reference_text": pair.reference_text})
+    return pair_document(pair.src_lang, pair.tgt_lang, pair.source_text, pair.reference_text, pair.id)
 
 
 def dialogue_to_document(d: Dialogue) -> Document:

@@ -109,3 +109,46 @@ def test_shards_cover_every_item_once(tmp_path):
     shards = [[d.text for d in reader.run(None, rank, 3)] for rank in range(3)]
     assert sorted(sum(shards, [])) == [f"s{i}" for i in range(9)]
     assert all(len(s) == 3 for s in shards)
+
+
+def documents(reader: ItemReader, tasks: int) -> list[tuple]:
+    """(id, text, metadata) of every document the `tasks` tasks read, in rank order."""
+    reader.plan_shares(tasks)
+    return [(d.id, d.text, d.metadata) for rank in range(tasks) for d in reader.run(None, rank, tasks)]
+
+
+def test_parquet_pairs_read_by_column_are_the_rows_read_one_by_one(tmp_path):
+    """A parquet file of pairs is read column by column: the same documents as the same rows in JSON lines (read one
+    by one): the row's id when it has one (null and empty ids get the content hash), its languages when given."""
+    n = 300
+    rows = [{"id": None if i % 3 == 0 else "" if i % 7 == 0 else f"p{i}",
+             "src": f"Satz {i}" + " lang" * (i % 5), "tgt": f"Sentence {i}", "extra": i,
+             "src_lang": "fr" if i % 4 == 0 else None, "tgt_lang": None}
+            for i in range(n)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p.parquet", row_group_size=16)
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    expected = [(d.id, d.text, d.metadata) for d in read(tmp_path / "p.jsonl", src_lang="de", tgt_lang="en")]
+    assert [d[0] for d in expected] == [r["id"] or item_id(r["src_lang"] or "de", "en", r["src"], r["tgt"])
+                                        for r in rows]
+    assert expected[3][0] == item_id("de", "en", "Satz 3 lang lang lang", "Sentence 3") and expected[7][0] != ""
+    reader = ItemReader(str(tmp_path / "p.parquet"), src_lang="de", tgt_lang="en")
+    for tasks in (1, 3, 8):
+        got = documents(reader, tasks)
+        assert [(i, t, {k: v for k, v in m.items() if k != "_position"}) for i, t, m in got] == expected, tasks
+        assert [m["_position"] for *_, m in got] == list(range(n))
+
+
+def test_a_parquet_value_that_is_not_text_is_named_by_its_row_from_any_task(tmp_path):
+    sources = [f"Satz {i}" for i in range(200)]
+    sources[150] = None
+    pq.write_table(pa.table({"source": sources, "target": [f"Sentence {i}" for i in range(200)]}),
+                   tmp_path / "p.parquet", row_group_size=10)
+    reader = ItemReader(str(tmp_path / "p.parquet"), src_lang="de", tgt_lang="en")
+    reader.plan_shares(8)
+    with pytest.raises(InputError, match=r"p.parquet:row 151: source and target must be strings"):
+        for rank in range(8):
+            list(reader.run(None, rank, 8))
+    assert rank > 0  # a later task's share: the row is counted from the file's start
+    pq.write_table(pa.table({"source": list(range(5)), "target": ["a"] * 5}), tmp_path / "n.parquet")
+    with pytest.raises(InputError, match=r"n.parquet:row 1: source and target must be strings"):
+        read(tmp_path / "n.parquet", src_lang="de", tgt_lang="en")

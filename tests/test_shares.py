@@ -219,3 +219,53 @@ def test_aligned_text_files_and_parquet_row_groups_are_read_in_shares(tmp_path):
     footer = pq.ParquetFile(tmp_path / "p.parquet").metadata.serialized_size + 8
     assert max(read) <= 4 * 500 / 12_000 * size + size / 8 + 2 * footer + BUFFER, (read, size)
     assert sum(read) <= 1.2 * size + 8 * (2 * footer + BUFFER)
+
+
+def expected_lines(data: bytes) -> list[tuple[int, str]]:
+    """(byte offset, text) of the non-blank lines of a TSV file's bytes, split the plain way."""
+    out, offset = [], 0
+    for raw in data.split(b"\n"):
+        text = raw.decode("utf-8").rstrip("\r")
+        if text.strip():
+            out.append((offset, text.lstrip("\ufeff") if offset == 0 else text))
+        offset += len(raw) + 1
+    return out
+
+
+@pytest.mark.parametrize("buffer", [5, 97, 4096])
+def test_tsv_read_in_blocks_gives_every_line_once_at_its_offset(tmp_path, monkeypatch, buffer):
+    """Blocks smaller than a line, of a few lines and of many: share boundaries fall mid-line and mid-block, yet the
+    tasks together read each line once, with its byte offset as position (a BOM, CRLF, blank lines, no final
+    newline)."""
+    monkeypatch.setattr("redraft.readers.BUFFER", buffer)
+    lines = tsv_lines(300)
+    lines[40:40] = ["", " \t ".strip(), "  "]
+    data = ("\ufeff" + "\r\n".join(lines[:100]) + "\n" + "\n".join(lines[100:])).encode()
+    path = tmp_path / "p.tsv"
+    path.write_bytes(data)
+    want = [(offset, *text.split("\t")) for offset, text in expected_lines(data)]
+    reader = ItemReader(str(path), src_lang="de", tgt_lang="en")
+    for tasks in TASKS:
+        got = [(p, s, t) for share in items(reader, tasks) for _, s, t, p in share]
+        assert got == want, tasks
+
+
+def test_a_bad_line_in_a_later_block_or_a_gzip_file_is_named_by_its_line(tmp_path, monkeypatch):
+    monkeypatch.setattr("redraft.readers.BUFFER", 1000)
+    lines = [line.encode() for line in tsv_lines(400)]
+    lines[333] = b"Sch\xf6n\tnice"  # latin-1, not UTF-8
+    plain, zipped = tmp_path / "bad.tsv", tmp_path / "bad.tsv.gz"
+    plain.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    zipped.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    for path in (plain, zipped):
+        reader = ItemReader(str(path), src_lang="de", tgt_lang="en")
+        for tasks in (1, 3):
+            reader.plan_shares(tasks)
+            with pytest.raises(InputError, match=rf"{path.name}:334: not valid UTF-8 \(byte 3\)"):
+                for rank in range(tasks):
+                    list(reader.run(None, rank, tasks))
+    ragged = [line.encode() for line in tsv_lines(50)]
+    ragged[44] += b"\tthird"
+    zipped.write_bytes(gzip.compress(b"\n".join(ragged)))
+    with pytest.raises(InputError, match=r"bad.tsv.gz:45: expected 2 tab-separated fields"):
+        list(ItemReader(str(zipped), src_lang="de", tgt_lang="en").read())
