@@ -16,6 +16,7 @@ missing.
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import os
@@ -30,6 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
 from redraft.errors import UsageError
 from redraft.recipes import slurm_jobs
 from redraft.recipes.schema import ExecutorConfig
@@ -39,11 +43,31 @@ from redraft.synth.errors import BatchesPending
 
 @dataclass
 class Stage:
-    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`)."""
+    """One datatrove pipeline run as `tasks` tasks; a run is a list of them (recipes/runner.py `stages`). What a
+    task runs is `steps`: the pipeline after `FreezeLoaded`."""
 
     name: str
     pipeline: list
     tasks: int
+
+    @property
+    def steps(self) -> list:
+        return [FreezeLoaded(), *self.pipeline]
+
+
+class FreezeLoaded(PipelineStep):
+    """A task's first step: hides every object that exists once the task's modules are loaded (millions: datatrove,
+    polars, pyarrow, the language models) from the garbage collector (`gc.freeze`). A full collection walks every
+    object it sees, and the documents a task makes by the million set one off every few thousand: walking the
+    loaded modules again each time cost ~8% of `redraft filter`'s CPU (benchmarks/scale.py --checks-share)."""
+
+    name = "freeze loaded objects"
+    type = "⚙️ - SETUP"
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        gc.collect()  # what is garbage now is collected, not frozen
+        gc.freeze()
+        return data
 
 
 class StageFailed(RuntimeError):
@@ -115,7 +139,7 @@ def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
 
     with WorkerPool(min(cfg.workers, max(stage.tasks for stage in stages))) as pool:
         for stage in stages:
-            _run_local_stage(LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+            _run_local_stage(LocalExecutor(stage.steps, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
                                            logging_dir=str(logs_dir(work, stage)), pool=pool), stage, work)
 
 
@@ -142,7 +166,7 @@ def _each_task_once(stage: Stage, work: Path) -> None:
 
     for rank in incomplete(work, stage):
         try:
-            LocalExecutor(stage.pipeline, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
+            LocalExecutor(stage.steps, tasks=stage.tasks, workers=1, local_tasks=1, local_rank_offset=rank,
                                   logging_dir=str(logs_dir(work, stage))).run()
         except BatchesPending:
             pass
@@ -246,7 +270,7 @@ def _run_ray(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: li
     check_keys_on_ray(env_names)
     with _StageProgress(stages, work):
         for stage in stages:
-            RayPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+            RayPipelineExecutor(stage.steps, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
                                 logging_dir=str(logs_dir(work, stage)), cpus_per_task=cfg.ray.cpus_per_task,
                                 mem_per_cpu_gb=cfg.ray.mem_per_cpu_gb).run()
             _check(work, stage)
@@ -320,7 +344,7 @@ def _submit(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> dict[str, s
     partition = s.partition or _default_partition()
     previous, executors = None, []
     for stage in stages:
-        ex = cls(stage.pipeline, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks), time=s.time,
+        ex = cls(stage.steps, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks), time=s.time,
                  partition=partition, cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
                  qos=s.qos, venv_path=s.venv_path, condaenv=s.condaenv, env_command=_env_command(cfg),
                  sbatch_args={**s.sbatch_args, **slurm_jobs.HOLD}, job_name=f"{s.job_name}-{stage.name}",
