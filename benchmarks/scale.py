@@ -26,7 +26,8 @@ FILTERED --near`, each in a fresh process (`chain`):
   workers_2     2 tasks, 2 workers: `wall_2_workers_over_1` is its wall time over tasks_1's (wall time only: the
                 CPU of datatrove's pool processes does not all reach getrusage)
   checks_share  both commands with 1 task, each check's own work timed (`CHECKS`: CPU time of the process while in
-                it): the share of all CPU time spent elsewhere (reading, writing, counting, imports, plots)
+                it): the share of all CPU time spent elsewhere (reading, writing, counting, imports, plots), and
+                the same with the check steps' work around the checks counted as theirs (`CHECK_STEPS`)
 `pairs_per_cpu_s` is pairs over tasks_1's CPU seconds; `projection` fits CPU = a * pairs + b * tasks and files =
 c + d * tasks to the medians and projects 1B pairs on 32 nodes x 32 cores, its arithmetic beside it.
   python benchmarks/scale.py --pairs 1000000 --repeats 3 --modes '' --rss-tasks ''
@@ -63,6 +64,12 @@ CHECKS = {"filter": [("redraft.filters.pair_filters", "PairFilters", "reasons"),
                      ("redraft.filters.dedupe", None, "content_hashes"),
                      ("redraft.filters.dedupe", "DedupeBuckets", "run"),
                      ("redraft.filters.dedupe", "DedupeFilter", "batch_reasons")]}
+# what the check steps do around those checks, counted with them in `*_outside_check_steps`: the pair check step
+# turning a batch into its columns, the dedupe steps writing and reading their signature and mark files
+CHECK_STEPS = {"filter": [("redraft.filters.pair_filters", "PairCheck", "batch_reasons")],
+               "dedupe": [("redraft.filters.bucketed", "BucketedWriter", "add"),
+                          ("redraft.filters.bucketed", "BucketedWriter", "close"),
+                          ("redraft.filters.dedupe", None, "read_buckets")]}
 PROJECT = {"pairs": 10**9, "nodes": 32, "cores_per_node": 32}
 
 
@@ -202,22 +209,27 @@ def chain(input_path: Path, work: Path, tasks: int, workers: int) -> dict:
             "files": files, "reads": reads, "stats": {"filter": filter_stats, "dedupe": stats}}
 
 
-def timed_checks(cmd: str) -> list[float]:
-    """Wrap the checks of `cmd` so that the process's CPU time inside them adds up in the returned one-item list
-    (nested calls counted once)."""
+def timed_checks(cmd: str) -> dict[str, float]:
+    """Wrap the checks of `cmd` (CHECKS) and their steps' work around them (CHECK_STEPS) so that the process's CPU
+    time inside them adds up in the returned dict: `checks` (CHECKS alone) and `check_steps` (both), nested calls
+    counted once."""
     import importlib
+    import inspect
 
-    spent, depth = [0.0], [0]
+    spent, depth = {"checks": 0.0, "check_steps": 0.0}, {"checks": 0, "check_steps": 0}
 
-    def timed(fn, generator: bool):
+    def timed(fn, generator: bool, groups: tuple[str, ...]):
         def enter():
-            depth[0] += 1
+            for g in groups:
+                depth[g] += 1
             return time.process_time()
 
         def leave(start):
-            depth[0] -= 1
-            if depth[0] == 0:
-                spent[0] += time.process_time() - start
+            now = time.process_time()
+            for g in groups:
+                depth[g] -= 1
+                if depth[g] == 0:
+                    spent[g] += now - start
 
         if generator:
             def wrapper(*a, **k):
@@ -236,13 +248,12 @@ def timed_checks(cmd: str) -> list[float]:
                     leave(start)
         return wrapper
 
-    import inspect
-
-    for module, owner, name in CHECKS[cmd]:
-        target = importlib.import_module(module)
-        target = getattr(target, owner) if owner else target
-        fn = getattr(target, name)
-        setattr(target, name, timed(fn, inspect.isgeneratorfunction(fn)))
+    for entries, groups in ((CHECKS[cmd], ("checks", "check_steps")), (CHECK_STEPS[cmd], ("check_steps",))):
+        for module, owner, name in entries:
+            target = importlib.import_module(module)
+            target = getattr(target, owner) if owner else target
+            fn = getattr(target, name)
+            setattr(target, name, timed(fn, inspect.isgeneratorfunction(fn), groups))
     return spent
 
 
@@ -254,7 +265,7 @@ def checks_share_worker(cmd: str, args: list[str]) -> None:
     code = main([cmd, *args])
     ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(r.ru_utime + r.ru_stime for r in ru)
-    print(json.dumps({"rc": code, "cpu_s": cpu, "checks_s": spent[0]}))
+    print(json.dumps({"rc": code, "cpu_s": cpu, "checks_s": spent["checks"], "check_steps_s": spent["check_steps"]}))
 
 
 def checks_share(input_path: Path, work: Path) -> dict:
@@ -269,6 +280,7 @@ def checks_share(input_path: Path, work: Path) -> dict:
                 return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             figures[f"{cmd}_outside_checks"] = 1 - r["checks_s"] / r["cpu_s"]
+            figures[f"{cmd}_outside_check_steps"] = 1 - r["check_steps_s"] / r["cpu_s"]
             figures[f"{cmd}_cpu_s"] = r["cpu_s"]
     finally:
         shutil.rmtree(filtered, ignore_errors=True)
