@@ -89,3 +89,22 @@ def test_ray_auto_without_a_head_says_how_to_start_one(monkeypatch, tmp_path):
         pytest.skip("RAY_ADDRESS set")
     with pytest.raises(UsageError, match="ray start --head"):
         connect_ray(ExecutorConfig(kind="ray"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_tasks_start_with_the_loaded_objects_frozen_and_one_pool_serves_every_stage(tmp_path, workers):
+    from probe_step import Probe
+
+    from redraft.recipes.executors import Stage, run_stages
+
+    record = tmp_path / "probe.txt"
+    run_stages([Stage(f"s{i}", [Probe(str(record), f"s{i}")], 2) for i in range(3)],
+               ExecutorConfig(tasks=2, workers=workers), tmp_path / "work")
+    runs = [line.split() for line in record.read_text().splitlines()]
+    assert sorted((stage, int(rank)) for stage, rank, _, _ in runs) == [(f"s{i}", r) for i in range(3) for r in (0, 1)]
+    assert all(int(frozen) > 0 for *_, frozen in runs)  # FreezeLoaded ran first in every task
+    pids = {pid for _, _, pid, _ in runs}
+    if workers == 1:
+        assert pids == {str(os.getpid())}  # in this process
+    else:  # the same spawned workers for the three stages (a pool per stage: at least 3 processes)
+        assert len(pids) <= 2 and str(os.getpid()) not in pids
