@@ -333,7 +333,8 @@ def task_costs(a, input_path: Path, work: Path) -> dict:
             del runs[name]
             continue
         if name == "checks_share":
-            result[name] = r.report(filter_outside_checks=3, dedupe_outside_checks=3, filter_cpu_s=1, dedupe_cpu_s=1)
+            result[name] = r.report(filter_outside_checks=3, dedupe_outside_checks=3, filter_outside_check_steps=3,
+                                    dedupe_outside_check_steps=3, filter_cpu_s=1, dedupe_cpu_s=1)
             continue
         # 2 workers: wall time only (the CPU of datatrove's pool processes does not all reach getrusage)
         cpu = {} if name == "workers_2" else {"cpu_s": 1, "filter_cpu_s": 1, "dedupe_cpu_s": 1}

@@ -137,10 +137,13 @@ def run_stages(stages: list[Stage], cfg: ExecutorConfig, work: Path, env_names: 
 def _run_local(stages: list[Stage], cfg: ExecutorConfig, work: Path) -> None:
     from redraft.recipes.local_executor import LocalExecutor, WorkerPool
 
-    with WorkerPool(min(cfg.workers, max(stage.tasks for stage in stages))) as pool:
-        for stage in stages:
-            _run_local_stage(LocalExecutor(stage.steps, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
-                                           logging_dir=str(logs_dir(work, stage)), pool=pool), stage, work)
+    try:
+        with WorkerPool(min(cfg.workers, max(stage.tasks for stage in stages))) as pool:
+            for stage in stages:
+                _run_local_stage(LocalExecutor(stage.steps, tasks=stage.tasks, workers=min(cfg.workers, stage.tasks),
+                                               logging_dir=str(logs_dir(work, stage)), pool=pool), stage, work)
+    finally:
+        gc.unfreeze()  # FreezeLoaded froze this process's objects in tasks run here: the caller's go back to the GC
 
 
 def _run_local_stage(executor, stage: Stage, work: Path) -> None:

@@ -1,6 +1,7 @@
 """The executor section's errors, without a cluster: bad settings name the field, a missing engine says how to get
 one, and nothing is published."""
 
+import gc
 import os
 import sys
 import time
@@ -98,12 +99,14 @@ def test_local_tasks_start_with_the_loaded_objects_frozen_and_one_pool_serves_ev
     from redraft.recipes.executors import Stage, run_stages
 
     record = tmp_path / "probe.txt"
+    frozen_before = gc.get_freeze_count()
     run_stages([Stage(f"s{i}", [Probe(str(record), f"s{i}")], 2) for i in range(3)],
                ExecutorConfig(tasks=2, workers=workers), tmp_path / "work")
     runs = [line.split() for line in record.read_text().splitlines()]
     assert sorted((stage, int(rank)) for stage, rank, _, _ in runs) == [(f"s{i}", r) for i in range(3) for r in (0, 1)]
     assert all(int(frozen) > 0 for *_, frozen in runs)  # FreezeLoaded ran first in every task
     pids = {pid for _, _, pid, _ in runs}
+    assert gc.get_freeze_count() == frozen_before  # nothing of the caller's stays frozen (a notebook's objects)
     if workers == 1:
         assert pids == {str(os.getpid())}  # in this process
     else:  # the same spawned workers for the three stages (a pool per stage: at least 3 processes)
