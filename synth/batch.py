@@ -16,11 +16,12 @@ in flight asked once. A cache miss is queued for the next round of the worker's 
 - a line in the error file, or one an `expired`, `failed` or `cancelled` batch left unanswered, is asked again in the
   next round, up to the teacher's `max_retries` times, then fails its documents with the reason (as direct calls do).
 
-Records (synth/batch_records.py: `STATE/batches/STEP-RANK.json`, replaced atomically): every uploaded file before its batch is created, then
-the batch id, with the custom_ids each holds. A killed run leaves its batches running; run again, a document whose
-request is in a recorded batch waits on that batch (its status retrieved, its output collected) rather than
-submitting the line again, and an upload recorded without a batch id is looked up in `batches.list`. With `wait`
-false (`redraft run --wait false`) a round looks at its batches once and raises BatchesPending while any runs.
+Records (synth/batch_records.py: `STATE/batches/STEP-RANK.json`, replaced atomically): every uploaded file before
+its batch is created, then the batch id, with the custom_ids each holds. A killed run leaves its batches running;
+run again, a document whose request is in a recorded batch waits on that batch (its status retrieved, its output
+collected) rather than submitting the line again, and an upload recorded without a batch id is looked up in
+`batches.list`. With `wait` false (`redraft run --wait false`) a round looks at its batches once and raises
+BatchesPending while any runs.
 """
 
 from __future__ import annotations
