@@ -197,7 +197,6 @@ def test_plain_dedupe_reads_the_input_twice_instead_of_a_copy_with_the_same_resu
     assert got["stats"]["dropped"]["near_duplicate"] >= 15, got["stats"]
 
 
-
 def test_a_hub_dataset_is_still_copied_once_and_filtered_input_always(tmp_path, pairs_tsv):
     """Streamed twice a Hub dataset would cost twice, and its changes go unseen; filtered rows must be staged."""
     from redraft.readers import ItemReader
@@ -213,6 +212,7 @@ def test_a_hub_dataset_is_still_copied_once_and_filtered_input_always(tmp_path, 
     assert names(tsv, []) == copied[1:]
     assert names(tsv, build_filters("default", "de", "en", "pair")) == copied
     assert names(tsv, [], dedupe=False) == ["read"]
+
 
 def test_an_input_changed_between_the_two_readings_fails_the_run_and_publishes_nothing(tmp_path, pairs_tsv,
                                                                                       monkeypatch):
